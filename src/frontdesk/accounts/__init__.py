@@ -1,0 +1,1 @@
+"""Workspaces, agents, teams, logins and API tokens (F35)."""

@@ -1,0 +1,132 @@
+"""Settings, read once from the environment (prefix ``FRONTDESK_``) or a ``.env`` file.
+
+Every setting is documented here, and docs/configuration.md lists them; a test checks that the
+two agree.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("frontdesk-data"),
+        description="Folder for the SQLite database, the job queue file and uploads.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty: a SQLite file in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname.",
+    )
+    redis_url: str = Field(
+        default="",
+        description="Redis URL. Set it to run several API processes and separate workers: "
+        "live updates, rate limits and the job queue then go through Redis.",
+    )
+    redis_prefix: str = Field(
+        default="frontdesk",
+        description="Prefix of every Redis key and pub/sub channel, to share one Redis.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Signs session cookies. Empty: a random key is generated once and kept in "
+        "data_dir/secret_key. Set the same value on every API process.",
+    )
+    base_url: str = Field(
+        default="",
+        description="Public URL of this server (https://support.example.com), used in links "
+        "and the widget snippet. Empty: taken from each request.",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark session cookies Secure (only over HTTPS). Turn on in production.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="IP addresses of reverse proxies whose X-Forwarded-For is believed. "
+        "Empty: the connecting address is the client address.",
+    )
+    session_days: int = Field(default=14, description="How long an agent stays logged in.")
+    max_message_chars: int = Field(
+        default=10_000, description="Longest message text accepted from any channel."
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, description="Largest JSON request body accepted by the API."
+    )
+    rate_login_per_minute: int = Field(
+        default=10, description="Login and password-reset attempts per IP and per email a minute."
+    )
+    rate_widget_per_minute: int = Field(
+        default=60, description="Widget requests and messages per visitor a minute."
+    )
+    rate_widget_ip_per_minute: int = Field(
+        default=300, description="Widget requests and messages per IP address a minute."
+    )
+    rate_widget_sessions_per_hour: int = Field(
+        default=30, description="New anonymous widget visitors per IP address an hour."
+    )
+    job_workers: int = Field(
+        default=2, description="Worker threads of the in-process job consumer (no Redis)."
+    )
+    run_jobs_in_process: bool = Field(
+        default=True,
+        description="Run the job consumer inside `frontdesk serve`. Turn off when separate "
+        "`frontdesk worker` processes run the jobs.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs that resolve to loopback or private addresses "
+        "(for tests and local development only).",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, description="Attempts before a webhook delivery goes to the dead-letter list."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, description="How long a webhook receiver may take to answer one delivery."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=10.0,
+        description="Wait before the first webhook retry; it doubles on each further attempt "
+        "(with jitter), up to one hour.",
+    )
+    smtp_url: str = Field(
+        default="",
+        description="Outbound mail relay, smtp://user:pass@host:port. Empty: emails (password "
+        "resets, invitations) are written to the server log instead.",
+    )
+    mail_from: str = Field(
+        default="Frontdesk <frontdesk@localhost>", description="From address of system emails."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'frontdesk.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        import secrets
+
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

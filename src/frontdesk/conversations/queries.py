@@ -1,0 +1,151 @@
+"""Read-only queries behind the agent inbox (and reusable by the API): conversation lists per
+view with filters, keyset pagination and counts per view, in a fixed number of SQL queries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from frontdesk.domain.conversation import CHANNELS, PRIORITIES, STATUSES
+from frontdesk.errors import InvalidInput
+from frontdesk.store.models import Conversation, TeamMember
+
+VIEWS: Final = ("mine", "teams", "unassigned", "triage", "all")
+VIEW_LABELS: Final = {
+    "mine": "Mine",
+    "teams": "My teams",
+    "unassigned": "Unassigned",
+    "triage": "Triage",
+    "all": "All",
+}
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    """``None`` means "any". The inbox's default status is ``open``."""
+
+    status: str | None = "open"
+    priority: str | None = None
+    team_id: int | None = None
+    channel: str | None = None
+    language: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in STATUSES:
+            raise InvalidInput(f"Unknown status {self.status!r}.")
+        if self.priority is not None and self.priority not in PRIORITIES:
+            raise InvalidInput(f"Unknown priority {self.priority!r}.")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise InvalidInput(f"Unknown channel {self.channel!r}.")
+        if self.language is not None and len(self.language) > 8:
+            raise InvalidInput("Language codes have at most 8 characters.")
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    rows: list[Conversation]  # each with ``customer`` loaded
+    next_cursor: str | None
+
+
+def _view_condition(view: str, agent_id: int) -> ColumnElement[bool]:
+    if view == "mine":
+        return Conversation.assignee_id == agent_id
+    if view == "teams":
+        my_teams = select(TeamMember.team_id).where(TeamMember.agent_id == agent_id)
+        return Conversation.team_id.in_(my_teams)
+    if view == "unassigned":
+        return Conversation.assignee_id.is_(None)
+    if view == "triage":
+        return Conversation.in_triage.is_(True)
+    if view == "all":
+        return Conversation.id.is_not(None)
+    raise InvalidInput(f"Unknown view {view!r}; use one of {', '.join(VIEWS)}.")
+
+
+def _filter_conditions(workspace_id: int, filters: ConversationFilters) -> list[Any]:
+    conditions: list[Any] = [Conversation.workspace_id == workspace_id]
+    if filters.status is not None:
+        conditions.append(Conversation.status == filters.status)
+    if filters.priority is not None:
+        conditions.append(Conversation.priority == filters.priority)
+    if filters.team_id is not None:
+        conditions.append(Conversation.team_id == filters.team_id)
+    if filters.channel is not None:
+        conditions.append(Conversation.channel == filters.channel)
+    if filters.language is not None:
+        conditions.append(Conversation.language == filters.language)
+    return conditions
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    raw = f"{conversation.last_message_at.isoformat()}|{conversation.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when, _, ident = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+        moment = datetime.fromisoformat(when)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment, int(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput("The cursor is invalid; start again from the first page.") from exc
+
+
+def list_query(
+    workspace_id: int, *, view: str, agent_id: int, filters: ConversationFilters
+) -> Select[Conversation]:
+    return select(Conversation).where(
+        *_filter_conditions(workspace_id, filters), _view_condition(view, agent_id)
+    )
+
+
+def list_conversations(
+    session: Session,
+    workspace_id: int,
+    *,
+    view: str,
+    agent_id: int,
+    filters: ConversationFilters,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> ConversationPage:
+    """Conversations of one view, most recent activity first; one SQL query (customer joined)."""
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit is from 1 to 200.")
+    query = list_query(workspace_id, view=view, agent_id=agent_id, filters=filters)
+    if cursor:
+        moment, ident = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Conversation.last_message_at < moment,
+                and_(Conversation.last_message_at == moment, Conversation.id < ident),
+            )
+        )
+    query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(
+        limit + 1
+    )
+    rows = list(session.scalars(query).unique().all())
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return ConversationPage(rows=rows[:limit], next_cursor=next_cursor)
+
+
+def view_counts(
+    session: Session, workspace_id: int, *, agent_id: int, filters: ConversationFilters
+) -> dict[str, int]:
+    """How many conversations each view holds under ``filters``: one SQL query."""
+    columns = [
+        func.coalesce(func.sum(case((_view_condition(view, agent_id), 1), else_=0)), 0).label(view)
+        for view in VIEWS
+    ]
+    row = session.execute(select(*columns).where(*_filter_conditions(workspace_id, filters))).one()
+    return {view: int(row._mapping[view] or 0) for view in VIEWS}

@@ -1,0 +1,1 @@
+"""One customer profile across visits and channels (F23)."""

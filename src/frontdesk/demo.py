@@ -1,0 +1,246 @@
+"""The demo workspace: Northwind Bikes, a fictional e-bike shop, with its team and a few
+conversations, plus a small company website (another origin) carrying the chat widget."""
+
+from __future__ import annotations
+
+import html
+import secrets
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from frontdesk.accounts.actions import (
+    create_agent,
+    create_api_token,
+    create_team,
+    create_workspace,
+    set_password,
+    set_team_members,
+    update_agent,
+    update_workspace,
+)
+from frontdesk.conversations.actions import (
+    do_add_note,
+    do_assign,
+    do_change_priority,
+    do_change_status,
+    do_send_agent_reply,
+)
+from frontdesk.conversations.events import Actor
+from frontdesk.customers.actions import do_update_customer
+from frontdesk.inbound import InboundMessage, record
+from frontdesk.store.models import Agent, Customer, Team, Workspace
+
+DEMO_SLUG = "northwind-demo"
+ADMIN_EMAIL = "admin@northwind.example"
+AGENT_EMAIL = "lena@northwind.example"
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    workspace_slug: str
+    admin_email: str
+    agent_email: str
+    admin_password: str
+    api_token: str
+
+
+TEAMS = [
+    ("Billing", "billing", "Invoices, payments, refunds."),
+    ("Technical support", "tech", "The Northwind app, motor and battery errors, firmware."),
+    ("Sales", "sales", "Prices, quotes, fleet offers."),
+    ("Workshop", "workshop", "Repairs, servicing, warranty claims."),
+]
+
+AGENTS = [
+    (ADMIN_EMAIL, "Sam Admin", "admin", ["billing", "sales"]),
+    (AGENT_EMAIL, "Lena Fischer", "agent", ["tech", "workshop"]),
+    ("arun@northwind.example", "Arun Chaiyaporn", "agent", ["tech", "billing"]),
+]
+
+CONVERSATIONS: list[dict[str, object]] = [
+    {
+        "name": "Maria Papadopoulou",
+        "email": "maria@example.com",
+        "language": "el",
+        "attributes": {"plan": "care_plus", "vip": True, "products": ["city-e2"]},
+        "text": "Γεια σας, η μπαταρία του ποδηλάτου μου δεν φορτίζει πια. Τι μπορώ να κάνω;",
+        "page": "/support/battery",
+        "team": "tech",
+        "priority": "high",
+        "reply": "Hi Maria, sorry about that! Could you tell me which colour the charger LED shows?",
+    },
+    {
+        "name": "Budi Santoso",
+        "email": "budi@example.com",
+        "language": "id",
+        "attributes": {"plan": "basic", "products": ["cargo-c1"]},
+        "text": "Halo, kapan pesanan saya #NW-20431 akan dikirim?",
+        "page": "/orders",
+        "team": None,
+        "priority": "normal",
+        "reply": None,
+    },
+    {
+        "name": "Jonas Weber",
+        "email": "jonas@example.com",
+        "language": "de",
+        "attributes": {"plan": "care_plus", "signup_date": "2024-03-02", "spend": 3400},
+        "text": "Ich möchte eine Rechnung für meine letzte Inspektion. <script>alert('x')</script>",
+        "page": "/account/invoices",
+        "team": "billing",
+        "priority": "normal",
+        "reply": "Hallo Jonas, die Rechnung ist unterwegs per E-Mail.",
+        "resolve": True,
+    },
+    {
+        "name": None,
+        "email": None,
+        "language": None,
+        "attributes": {},
+        "text": "do you ship to Thailand?",
+        "page": "/",
+        "team": None,
+        "priority": "low",
+        "reply": None,
+    },
+]
+
+
+def seed_demo(session: Session, *, base_url: str, site_origin: str) -> DemoInfo:
+    """Create (or refresh) the demo workspace; every start gets a fresh admin password."""
+    password = secrets.token_urlsafe(9)
+    workspace = session.scalar(select(Workspace).where(Workspace.slug == DEMO_SLUG))
+    fresh = workspace is None
+    if workspace is None:
+        workspace = create_workspace(session, "Northwind Bikes", slug=DEMO_SLUG)
+    update_workspace(session, workspace, allowed_origins=[site_origin, base_url])
+    if fresh:
+        teams = {
+            slug: create_team(session, workspace, name, slug=slug, description=desc)
+            for name, slug, desc in TEAMS
+        }
+        members: dict[str, list[int]] = {slug: [] for slug in teams}
+        for email, name, role, team_slugs in AGENTS:
+            agent = create_agent(
+                session, workspace, email=email, name=name, role=role, password=password
+            )
+            update_agent(session, agent, availability="online")
+            for slug in team_slugs:
+                members[slug].append(agent.id)
+        for slug, team in teams.items():
+            set_team_members(session, team, members[slug])
+        _seed_conversations(session, workspace, teams)
+    for agent in session.scalars(select(Agent).where(Agent.workspace_id == workspace.id)):
+        set_password(session, agent, password)
+    token, _ = create_api_token(session, workspace, "demo", created_by=None)
+    return DemoInfo(DEMO_SLUG, ADMIN_EMAIL, AGENT_EMAIL, password, token)
+
+
+def _seed_conversations(session: Session, workspace: Workspace, teams: dict[str, Team]) -> None:
+    lena = session.scalar(
+        select(Agent).where(Agent.email == AGENT_EMAIL, Agent.workspace_id == workspace.id)
+    )
+    assert lena is not None
+    for spec in CONVERSATIONS:
+        customer = Customer(workspace_id=workspace.id, language=spec["language"])
+        session.add(customer)
+        session.flush()
+        do_update_customer(
+            session,
+            customer,
+            actor=Actor.system(),
+            name=spec["name"],  # type: ignore[arg-type]
+            email=spec["email"],  # type: ignore[arg-type]
+            attributes=spec["attributes"],  # type: ignore[arg-type]
+        )
+        result = record(
+            session,
+            InboundMessage(
+                workspace_id=workspace.id,
+                channel="chat",
+                customer_id=customer.id,
+                text=str(spec["text"]),
+                page_url=f"https://www.northwind.example{spec['page']}",
+            ),
+            max_chars=10_000,
+        )
+        from frontdesk.conversations.actions import access_conversation
+
+        conversation = access_conversation(session, workspace.id, result.conversation_id)
+        conversation.language = spec["language"]  # type: ignore[assignment]
+        team_slug = spec["team"]
+        if team_slug:
+            team = teams[str(team_slug)]
+            do_assign(
+                session, conversation, team_id=team.id, assignee_id=None, actor=Actor.system()
+            )
+        do_change_priority(session, conversation, str(spec["priority"]), actor=Actor.system())
+        if spec["reply"]:
+            if conversation.team_id not in (None, teams["tech"].id, teams["workshop"].id):
+                do_assign(
+                    session, conversation, team_id=None, assignee_id=None, actor=Actor.system()
+                )
+            do_send_agent_reply(session, conversation, lena, body=str(spec["reply"]))
+            do_add_note(
+                session, conversation, lena, body="Checked the order history: nothing unusual."
+            )
+        if spec.get("resolve"):
+            do_change_status(session, conversation, "resolved", actor=Actor("agent", lena.id))
+
+
+SITE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Northwind Bikes</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}}
+header{{background:#0f766e;color:white;padding:2rem 1.5rem}}
+main{{max-width:46rem;margin:2rem auto;padding:0 1.5rem;line-height:1.6}}
+.card{{background:white;border-radius:12px;padding:1.25rem;box-shadow:0 1px 3px #0002;margin:1rem 0}}
+</style></head>
+<body><header><h1>Northwind Bikes</h1><p>E-bikes for cities, hills and cargo.</p></header>
+<main>
+<div class="card"><h2>Need help?</h2><p>Open the chat in the corner: our team answers in
+English, ไทย, Ελληνικά, 中文, Bahasa Indonesia, Español and Deutsch.</p></div>
+<div class="card"><h2>This page is another website</h2><p>It is served from {origin}, while
+Frontdesk runs at {base}: the widget below is the same snippet a company pastes into its site.</p>
+<pre>{snippet}</pre></div>
+</main>
+{raw_snippet}
+</body></html>
+"""
+
+
+def widget_snippet(base_url: str, workspace_slug: str) -> str:
+    return f'<script src="{base_url}/widget.js" data-workspace="{workspace_slug}" async></script>'
+
+
+def start_demo_site(
+    host: str, port: int, *, base_url: str, workspace_slug: str
+) -> ThreadingHTTPServer:
+    snippet = widget_snippet(base_url, workspace_slug)
+    page = SITE_PAGE.format(
+        origin=f"http://{host}:{port}",
+        base=base_url,
+        snippet=html.escape(snippet),
+        raw_snippet=snippet,
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="demo-site").start()
+    return server

@@ -1,0 +1,195 @@
+"""The one path every inbound customer message takes, whatever its channel.
+
+1. record: find the customer and the conversation (or start one), store the message and its
+   event, and commit, so the message is safe before anything else can fail.
+2. the pipeline steps, each in its own transaction, in order: language detection now;
+   guardrails, the bot and routing plug in here (see :data:`PIPELINE`).
+
+A step that fails is logged and skipped: the message is already stored and reaches the inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from frontdesk.conversations.actions import (
+    access_conversation,
+    do_record_customer_message,
+    do_start_conversation,
+    existing_message,
+)
+from frontdesk.conversations.events import Actor
+from frontdesk.customers.actions import access_customer
+from frontdesk.domain.conversation import CHANNELS, clean_text
+from frontdesk.errors import InvalidInput
+from frontdesk.language.detect import detect_language
+from frontdesk.store.database import Database
+from frontdesk.store.models import Conversation, Message, Workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer message, normalised by a channel adapter."""
+
+    workspace_id: int
+    channel: str
+    customer_id: int
+    text: str
+    conversation_id: int | None = None  # None: start a new conversation
+    client_id: str | None = None  # the sender's id for this message: resends are stored once
+    page_url: str | None = None
+    subject: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class InboundContext:
+    """What the steps know and share about one inbound message."""
+
+    inbound: InboundMessage
+    workspace_id: int
+    conversation_id: int
+    message_id: int
+    language: str | None = None
+    stop: bool = False  # a step that has taken care of the message (e.g. a handoff) sets it
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    conversation_id: int
+    message_id: int
+    seq: int
+    duplicate: bool
+    created_conversation: bool
+
+
+Step = Callable[[Session, InboundContext], None]
+
+
+def detect_language_step(session: Session, ctx: InboundContext) -> None:
+    message = session.get(Message, ctx.message_id)
+    conversation = session.get(Conversation, ctx.conversation_id)
+    assert message is not None and conversation is not None
+    customer = conversation.customer
+    workspace = session.get(Workspace, ctx.workspace_id)
+    fallback = (
+        customer.language
+        or conversation.language
+        or (workspace.default_language if workspace else None)
+        or "en"
+    )
+    detection = detect_language(message.body, fallback=fallback)
+    ctx.language = detection.language
+    message.meta = {
+        **(message.meta or {}),
+        "language": detection.language,
+        "language_confidence": round(detection.confidence, 3),
+        "language_method": detection.method,
+    }
+    if detection.method != "fallback":
+        conversation.language = detection.language
+        if not customer.language:
+            customer.language = detection.language
+    elif not conversation.language:
+        conversation.language = fallback
+
+
+# The steps after recording, in order. Later features insert theirs (guardrails, bot, routing).
+PIPELINE: list[tuple[str, Step]] = [("language", detect_language_step)]
+
+
+def record(session: Session, msg: InboundMessage, *, max_chars: int) -> InboundResult:
+    """Step 1, in the caller's transaction: store the message (once, whatever the resends)."""
+    if msg.channel not in CHANNELS:
+        raise InvalidInput(f"Unknown channel {msg.channel!r}.")
+    text = clean_text(msg.text, max_chars=max_chars)
+    if msg.client_id is not None and not (0 < len(msg.client_id) <= 64):
+        raise InvalidInput("client_id must be 1 to 64 characters.")
+    previous = existing_message(session, msg.workspace_id, msg.client_id)
+    if previous is not None:
+        return InboundResult(previous.conversation_id, previous.id, previous.seq, True, False)
+    customer = access_customer(session, msg.workspace_id, msg.customer_id)
+    created = False
+    if msg.conversation_id is not None:
+        conversation = access_conversation(session, msg.workspace_id, msg.conversation_id)
+        if conversation.customer_id != customer.id:
+            # Indistinguishable from a missing conversation: no probing of other customers' ids.
+            conversation = access_conversation(session, msg.workspace_id, -1)
+        if conversation.status == "closed":
+            # A closed conversation stays closed; the customer gets a fresh one (F24).
+            conversation = do_start_conversation(
+                session,
+                customer,
+                channel=msg.channel,
+                actor=Actor("customer", customer.id),
+                subject=msg.subject,
+                page_url=msg.page_url,
+            )
+            created = True
+    else:
+        conversation = do_start_conversation(
+            session,
+            customer,
+            channel=msg.channel,
+            actor=Actor("customer", customer.id),
+            subject=msg.subject,
+            page_url=msg.page_url,
+        )
+        created = True
+    if msg.page_url:
+        conversation.page_url = msg.page_url
+        customer.last_page_url = msg.page_url
+    message = do_record_customer_message(
+        session, conversation, body=text, client_id=msg.client_id, meta=dict(msg.meta)
+    )
+    return InboundResult(conversation.id, message.id, message.seq, False, created)
+
+
+def receive(
+    db: Database,
+    msg: InboundMessage,
+    *,
+    max_chars: int = 10_000,
+    steps: list[tuple[str, Step]] | None = None,
+) -> InboundResult:
+    """Store ``msg`` and run the pipeline on it. Safe to call again with the same client_id."""
+    try:
+        with db.write() as session:
+            result = record(session, msg, max_chars=max_chars)
+    except IntegrityError:
+        # Two resends raced past the duplicate check (PostgreSQL): the other one stored it.
+        with db.read() as session:
+            previous = existing_message(session, msg.workspace_id, msg.client_id)
+        if previous is None:
+            raise
+        return InboundResult(previous.conversation_id, previous.id, previous.seq, True, False)
+    if result.duplicate:
+        return result
+    ctx = InboundContext(msg, msg.workspace_id, result.conversation_id, result.message_id)
+    for name, step in steps if steps is not None else PIPELINE:
+        if ctx.stop:
+            break
+        started = time.perf_counter()
+        try:
+            with db.write() as session:
+                step(session, ctx)
+        except Exception:
+            log.exception(
+                "inbound step %s failed for message %s; the message is stored",
+                name,
+                result.message_id,
+            )
+        ctx.notes.setdefault("timings_ms", {})[name] = round(
+            (time.perf_counter() - started) * 1000, 2
+        )
+    return result

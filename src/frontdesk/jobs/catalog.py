@@ -1,0 +1,12 @@
+"""The modules that define jobs; importing this registers all of them."""
+
+from __future__ import annotations
+
+import importlib
+
+JOB_MODULES = ("frontdesk.webhooks.delivery", "frontdesk.conversations.jobs")
+
+
+def load_all() -> None:
+    for module in JOB_MODULES:
+        importlib.import_module(module)

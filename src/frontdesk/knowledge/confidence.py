@@ -1,0 +1,146 @@
+"""How likely the top hit is the right article: a calibrated probability and a fitted threshold.
+
+A logistic model over a few features of the search result (:func:`features`): the fused score
+of the top hit, its margin over the second, each model's raw best cosine for it, and whether
+each signal ranks it first on its own. It is fitted by ``benchmarks/retrieval.py --fit`` on the
+labelled dev messages (answerable ones: label 1 when the top hit is the labelled article;
+out-of-scope ones: label 0), and stored as plain JSON next to this module
+(``confidence.json``): feature names, standardisation, coefficients, and the threshold chosen
+on out-of-fold probabilities as the lowest that keeps answer precision at the target. Nothing
+is hand-set; refit after changing the models or the fusion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from frontdesk.knowledge.index import Hit
+
+__all__ = ["PARAMS_PATH", "Confidence", "features", "fit_logistic"]
+
+PARAMS_PATH = Path(__file__).with_name("confidence.json")
+FEATURES = ("fused", "margin", "e5", "use", "use_active", "agreement", "bm25_z")
+
+
+def features(hits: Sequence[Hit]) -> dict[str, float]:
+    """The calibration features of one search result (all zero when nothing was found)."""
+    if not hits:
+        return dict.fromkeys(FEATURES, 0.0)
+    top = hits[0].signals
+    second = hits[1].score if len(hits) > 1 else hits[0].score - 1.0
+    rank_keys = [key for key in top if key.endswith("_rank")]
+    agreement = sum(1.0 for key in rank_keys if top[key] == 1.0) / max(len(rank_keys), 1)
+    return {
+        "fused": hits[0].score,
+        "margin": hits[0].score - second,
+        "e5": top.get("e5", 0.0),
+        "use": top.get("use", 0.0),
+        "use_active": 1.0 if "use" in top else 0.0,
+        "agreement": agreement,
+        "bm25_z": top.get("bm25_z", 0.0),
+    }
+
+
+def fit_logistic(
+    x: NDArray[np.float64], y: NDArray[np.float64], *, l2: float = 1.0, iterations: int = 50
+) -> tuple[NDArray[np.float64], float]:
+    """Ridge-penalised logistic regression by Newton's method (x already standardised)."""
+    n, d = x.shape
+    design = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(d + 1)
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0  # the intercept is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        gradient = design.T @ (p - y) + penalty * w
+        hessian = (
+            (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-9 * np.eye(d + 1)
+        )
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+@dataclass
+class Confidence:
+    """A fitted calibration: ``probability(hits)`` and ``is_confident(hits)``."""
+
+    feature_names: list[str]
+    mean: list[float]
+    scale: list[float]
+    coefficients: list[float]
+    intercept: float
+    threshold: float
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def probability(self, hits: Sequence[Hit]) -> float:
+        if not hits:
+            return 0.0
+        values = features(hits)
+        z = self.intercept
+        for name, mean, scale, coefficient in zip(
+            self.feature_names, self.mean, self.scale, self.coefficients, strict=True
+        ):
+            z += coefficient * (values.get(name, 0.0) - mean) / scale
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def is_confident(self, hits: Sequence[Hit]) -> bool:
+        return bool(hits) and self.probability(hits) >= self.threshold
+
+    @classmethod
+    def fit(
+        cls,
+        rows: Sequence[Mapping[str, float]],
+        labels: Sequence[int],
+        *,
+        threshold: float,
+        l2: float = 1.0,
+        notes: dict[str, Any] | None = None,
+    ) -> Confidence:
+        x = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64)
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        scale[scale < 1e-9] = 1.0
+        coefficients, intercept = fit_logistic(
+            (x - mean) / scale, np.array(labels, dtype=np.float64), l2=l2
+        )
+        return cls(
+            feature_names=list(FEATURES),
+            mean=[float(v) for v in mean],
+            scale=[float(v) for v in scale],
+            coefficients=[float(v) for v in coefficients],
+            intercept=intercept,
+            threshold=threshold,
+            notes=notes or {},
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Confidence:
+        data = json.loads(text)
+        return cls(
+            feature_names=[str(v) for v in data["feature_names"]],
+            mean=[float(v) for v in data["mean"]],
+            scale=[float(v) for v in data["scale"]],
+            coefficients=[float(v) for v in data["coefficients"]],
+            intercept=float(data["intercept"]),
+            threshold=float(data["threshold"]),
+            notes=dict(data.get("notes", {})),
+        )
+
+    @classmethod
+    def load(cls, path: Path = PARAMS_PATH) -> Confidence:
+        """The parameters shipped with the package (or another fitted file)."""
+        return cls.from_json(path.read_text(encoding="utf-8"))

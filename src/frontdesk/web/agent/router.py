@@ -1,0 +1,13 @@
+"""The agent web app's routes: login and account, inbox, live socket, admin pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from frontdesk.web.agent import admin, auth, live, views
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(views.router)
+router.include_router(live.router)
+router.include_router(admin.router)
