@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="Frontdesk <frontdesk@localhost>", description="From address of system emails."
     )
+    knowledge_models: str = Field(
+        default="e5,use",
+        description="Sentence embedders of the knowledge-base search, comma-separated: e5 "
+        "(multilingual-e5-small) and use (USE multilingual). hashing: fast fake embedders with "
+        "no model, for tests and development only (search quality is meaningless).",
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
 
     @property

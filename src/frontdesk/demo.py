@@ -4,10 +4,14 @@ conversations, plus a small company website (another origin) carrying the chat w
 from __future__ import annotations
 
 import html
+import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,9 +36,17 @@ from frontdesk.conversations.actions import (
 from frontdesk.conversations.events import Actor
 from frontdesk.customers.actions import do_update_customer
 from frontdesk.inbound import InboundMessage, record
+from frontdesk.knowledge.store import ImportReport, import_folder, list_articles
 from frontdesk.store.models import Agent, Customer, Team, Workspace
 
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
 DEMO_SLUG = "northwind-demo"
+# The demo's help center: Markdown articles with front matter and collections.yaml.
+DEMO_KB = Path(__file__).with_name("demo_kb")
 ADMIN_EMAIL = "admin@northwind.example"
 AGENT_EMAIL = "lena@northwind.example"
 
@@ -46,6 +58,8 @@ class DemoInfo:
     agent_email: str
     admin_password: str
     api_token: str
+    workspace_id: int = 0
+    kb: ImportReport | None = None  # what this start imported into the knowledge base, if any
 
 
 TEAMS = [
@@ -134,10 +148,56 @@ def seed_demo(session: Session, *, base_url: str, site_origin: str) -> DemoInfo:
         for slug, team in teams.items():
             set_team_members(session, team, members[slug])
         _seed_conversations(session, workspace, teams)
+    kb = None
+    if not list_articles(session, workspace.id):
+        # the first start (or the first since the demo had a knowledge base)
+        kb = seed_knowledge_base(session, workspace.id)
     for agent in session.scalars(select(Agent).where(Agent.workspace_id == workspace.id)):
         set_password(session, agent, password)
     token, _ = create_api_token(session, workspace, "demo", created_by=None)
-    return DemoInfo(DEMO_SLUG, ADMIN_EMAIL, AGENT_EMAIL, password, token)
+    return DemoInfo(DEMO_SLUG, ADMIN_EMAIL, AGENT_EMAIL, password, token, workspace.id, kb)
+
+
+def seed_knowledge_base(
+    session: Session, workspace_id: int, folder: Path = DEMO_KB
+) -> ImportReport | None:
+    """Import whatever articles ``folder`` holds, published; a broken file is skipped."""
+    if not folder.is_dir():
+        log.warning("no demo knowledge base at %s: the help center starts empty", folder)
+        return None
+    report = import_folder(session, workspace_id, folder, status="published")
+    for line in report.skipped:
+        log.warning("demo knowledge base: skipped %s", line)
+    log.info(
+        "demo knowledge base: %s article versions imported, %s skipped",
+        report.imported,
+        len(report.skipped),
+    )
+    return report
+
+
+def warm_knowledge_index(runtime: Runtime, workspace_id: int) -> threading.Thread:
+    """Build the workspace's search index (and load the models) in a background thread, so
+    the first chat message does not wait for it."""
+
+    def warm() -> None:
+        started = time.perf_counter()
+        try:
+            with runtime.db.read() as session:
+                index = runtime.knowledge.index(session, workspace_id)
+                index.search("hello", "en", k=1)  # loads the query side of the models too
+        except Exception:
+            log.exception("could not build the demo's search index; the first message will")
+            return
+        log.info(
+            "search index of the demo workspace ready: %s articles, in %.1f s",
+            len(index.article_ids),
+            time.perf_counter() - started,
+        )
+
+    thread = threading.Thread(target=warm, daemon=True, name="kb-warmup")
+    thread.start()
+    return thread
 
 
 def _seed_conversations(session: Session, workspace: Workspace, teams: dict[str, Team]) -> None:

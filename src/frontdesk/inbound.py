@@ -60,7 +60,9 @@ class InboundContext:
     conversation_id: int
     message_id: int
     language: str | None = None
-    stop: bool = False  # a step that has taken care of the message (e.g. a handoff) sets it
+    # Set by a step that has dealt with the message (a guardrail's handoff, the bot's answer):
+    # the answering steps after it stay silent; routing still runs.
+    stop: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,6 +73,8 @@ class InboundResult:
     seq: int
     duplicate: bool
     created_conversation: bool
+    # milliseconds each step took, by step name (``record`` first); empty for a duplicate
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 Step = Callable[[Session, InboundContext], None]
@@ -104,8 +108,31 @@ def detect_language_step(session: Session, ctx: InboundContext) -> None:
         conversation.language = fallback
 
 
-# The steps after recording, in order. Later features insert theirs (guardrails, bot, routing).
-PIPELINE: list[tuple[str, Step]] = [("language", detect_language_step)]
+def _guardrails_step(session: Session, ctx: InboundContext) -> None:
+    from frontdesk.guardrails.step import guardrails_step
+
+    guardrails_step(session, ctx)
+
+
+def _bot_step(session: Session, ctx: InboundContext) -> None:
+    from frontdesk.bot.respond import bot_step
+
+    bot_step(session, ctx)
+
+
+def _routing_step(session: Session, ctx: InboundContext) -> None:
+    from frontdesk.routing.step import routing_step
+
+    routing_step(session, ctx)
+
+
+# The steps after recording, in order. Guardrails go before the bot, routing after it.
+PIPELINE: list[tuple[str, Step]] = [
+    ("language", detect_language_step),
+    ("guardrails", _guardrails_step),
+    ("bot", _bot_step),
+    ("routing", _routing_step),
+]
 
 
 def record(session: Session, msg: InboundMessage, *, max_chars: int) -> InboundResult:
@@ -163,6 +190,7 @@ def receive(
     steps: list[tuple[str, Step]] | None = None,
 ) -> InboundResult:
     """Store ``msg`` and run the pipeline on it. Safe to call again with the same client_id."""
+    started = time.perf_counter()
     try:
         with db.write() as session:
             result = record(session, msg, max_chars=max_chars)
@@ -176,9 +204,8 @@ def receive(
     if result.duplicate:
         return result
     ctx = InboundContext(msg, msg.workspace_id, result.conversation_id, result.message_id)
+    ctx.notes["timings_ms"] = {"record": round((time.perf_counter() - started) * 1000, 2)}
     for name, step in steps if steps is not None else PIPELINE:
-        if ctx.stop:
-            break
         started = time.perf_counter()
         try:
             with db.write() as session:
@@ -192,4 +219,5 @@ def receive(
         ctx.notes.setdefault("timings_ms", {})[name] = round(
             (time.perf_counter() - started) * 1000, 2
         )
+    result.timings_ms.update(ctx.notes["timings_ms"])
     return result

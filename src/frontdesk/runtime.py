@@ -8,12 +8,17 @@ it too (``session.info["runtime"]``), which is how actions publish live updates 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from frontdesk.config import Settings
 from frontdesk.jobs.queue import JobQueue, build_huey
+from frontdesk.knowledge import learning  # noqa: F401  (registers its event listener)
+from frontdesk.knowledge.embedders import E5Embedder, Embedder, HashingEmbedder, UseEmbedder
+from frontdesk.knowledge.registry import KnowledgeRegistry
 from frontdesk.live.bus import LiveBus, make_bus
 from frontdesk.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from frontdesk.routing import assignment  # noqa: F401  (registers its event listener)
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
 
@@ -27,6 +32,7 @@ class Runtime:
     bus: LiveBus
     limiter: RateLimiter
     jobs: JobQueue
+    knowledge: KnowledgeRegistry
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -45,6 +51,11 @@ class Runtime:
             bus=make_bus(settings.redis_url, settings.redis_prefix),
             limiter=limiter,
             jobs=JobQueue(build_huey(settings)),
+            knowledge=KnowledgeRegistry(
+                embedders=knowledge_embedders(settings.knowledge_models),
+                # fake vectors never go into the real models' cache files
+                cache_dir=None if is_fake_models(settings) else settings.data_dir / "vectors",
+            ),
         )
         db.session_info["runtime"] = runtime
         return runtime
@@ -52,6 +63,24 @@ class Runtime:
     def close(self) -> None:
         self.jobs.stop_consumer()
         self.db.dispose()
+
+
+def is_fake_models(settings: Settings) -> bool:
+    return settings.knowledge_models.strip().lower() == "hashing"
+
+
+def knowledge_embedders(names: str) -> list[Embedder]:
+    """The embedders FRONTDESK_KNOWLEDGE_MODELS names: ``e5,use`` (default) or ``hashing``."""
+    wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
+    if wanted == ["hashing"]:
+        return [HashingEmbedder("e5"), HashingEmbedder("use")]
+    factories: dict[str, Callable[[], Embedder]] = {"e5": E5Embedder, "use": UseEmbedder}
+    unknown = [n for n in wanted if n not in factories]
+    if unknown or not wanted:
+        raise ValueError(
+            f"FRONTDESK_KNOWLEDGE_MODELS={names!r}: use e5, use (comma-separated) or hashing."
+        )
+    return [factories[n]() for n in wanted]
 
 
 _current: Runtime | None = None

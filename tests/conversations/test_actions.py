@@ -43,7 +43,13 @@ def test_customer_message_starts_conversation_and_is_stored_once(runtime: Runtim
     assert again.duplicate and again.message_id == first.message_id
     with runtime.db.read() as s:
         assert s.query(Message).count() == 1
-        assert event_types(s, first.conversation_id) == ["conversation_created", "message_received"]
+        # Recorded once; then, with no bot in this workspace, routed (to triage: no rules).
+        assert event_types(s, first.conversation_id) == [
+            "conversation_created",
+            "message_received",
+            "triaged",
+            "routed",
+        ]
 
 
 def test_sequence_numbers_are_contiguous(runtime: Runtime) -> None:

@@ -141,6 +141,7 @@ def test_customer_message_on_process_a_reaches_the_inbox_on_process_b(
         ) as inbox,
         open_widget(a, workspace.slug) as widget,
     ):
+        next_frame(inbox, "hello")  # B is subscribed: what A publishes from now on reaches it
         sent = customer_sends(widget, "c-2", "Anyone there?")
         created = next_frame(inbox, "message.created")
         assert created["message"]["client_id"] == "c-2"

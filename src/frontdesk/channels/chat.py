@@ -37,6 +37,9 @@ class ChatSend:
     text: str
     conversation_id: int | None = None  # None: the customer's current chat, or a new one
     page_url: str | None = None
+    # A button the customer pressed instead of typing: "yes" / "no" to "did that answer your
+    # question?", or "human" for "Talk to a person". The text is what the button said.
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ def send_chat_message(db: Database, send: ChatSend, *, max_chars: int) -> ChatDe
             conversation_id=conversation_id,
             client_id=client_id,
             page_url=clean_page_url(send.page_url),
+            meta={"intent": send.intent} if send.intent else {},
         ),
         max_chars=max_chars,
     )

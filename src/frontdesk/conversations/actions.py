@@ -520,3 +520,39 @@ def wake_snoozed(session: Session, now: datetime) -> list[int]:
         _set_status(session, conversation, "open", Actor.system(), reason="snooze_ended")
         _publish_conversation(session, conversation, "status")
     return [c.id for c in due]
+
+
+def do_hand_off(
+    session: Session,
+    conversation: Conversation,
+    *,
+    reason: str,
+    actor: Actor,
+    data: dict[str, Any] | None = None,
+) -> bool:
+    """A person takes over: the bot stays out of this conversation from now on (F1, F3).
+
+    Appends ``handed_off`` with the reason (human_request, feedback_no, repeated_miss, or a
+    guardrail's) and, when no team owns the conversation yet, sends it to triage for routing.
+    Returns False when it was handed off already.
+    """
+    state = dict(conversation.bot_state or {})
+    if state.get("handed_off"):
+        return False
+    state["handed_off"] = reason
+    state.pop("awaiting_feedback", None)
+    conversation.bot_state = state
+    conversation.updated_at = utcnow()
+    append_event(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        type="handed_off",
+        actor=actor,
+        data={"reason": reason, **(data or {})},
+    )
+    if conversation.team_id is None and conversation.assignee_id is None:
+        do_send_to_triage(session, conversation, actor=actor, reason=f"handed_off:{reason}")
+    else:
+        _publish_conversation(session, conversation, "handoff")
+    return True

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-JOB_MODULES = ("frontdesk.webhooks.delivery", "frontdesk.conversations.jobs")
+JOB_MODULES = (
+    "frontdesk.webhooks.delivery",
+    "frontdesk.conversations.jobs",
+    "frontdesk.routing.jobs",
+)
 
 
 def load_all() -> None:

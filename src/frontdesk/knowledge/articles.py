@@ -33,10 +33,10 @@ import yaml  # type: ignore[import-untyped]  # no stubs in the dependencies
 
 from frontdesk.language.detect import SUPPORTED
 
-__all__ = ["Article", "ArticleError", "load_articles", "parse_article"]
+__all__ = ["ARTICLE_ID", "Article", "ArticleError", "load_articles", "parse_article"]
 
 MAX_ARTICLE_CHARS = 200_000
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
+ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
 
@@ -134,7 +134,7 @@ def parse_article(text: str, *, source: str | None = None) -> Article:
 
     article_id = _text_field(meta, "id", source, required=True)
     assert article_id is not None
-    if not _ID.match(article_id):
+    if not ARTICLE_ID.match(article_id):
         raise ArticleError(
             f"id {article_id!r} must be lowercase letters, digits, '-' or '_' (like reset-password)",
             source=source,

@@ -1,13 +1,15 @@
 """How likely the top hit is the right article: a calibrated probability and a fitted threshold.
 
 A logistic model over a few features of the search result (:func:`features`): the fused score
-of the top hit, its margin over the second, each model's raw best cosine for it, and whether
-each signal ranks it first on its own. It is fitted by ``benchmarks/retrieval.py --fit`` on the
-labelled dev messages (answerable ones: label 1 when the top hit is the labelled article;
-out-of-scope ones: label 0), and stored as plain JSON next to this module
-(``confidence.json``): feature names, standardisation, coefficients, and the threshold chosen
-on out-of-fold probabilities as the lowest that keeps answer precision at the target. Nothing
-is hand-set; refit after changing the models or the fusion.
+of the top hit and its margin over the second (per model used), each model's raw best cosine
+for it, and how far each model alone puts it above every other article. It is fitted by
+``benchmarks/retrieval.py --fit`` on the labelled dev messages (answerable ones: label 1 when
+the top hit is the labelled article; out-of-scope and needs_person ones: label 0), and stored
+as plain JSON next to this module (``confidence.json``): feature names, standardisation,
+coefficients, and the threshold chosen on out-of-fold probabilities as the lowest that keeps
+answer precision at the target. The figures in its notes are nested cross-validated (model and
+threshold fitted without the scored message). Nothing is hand-set; refit after changing the
+models or the fusion. :meth:`Confidence.explain` shows what drove one decision.
 """
 
 from __future__ import annotations
@@ -24,28 +26,50 @@ from numpy.typing import NDArray
 
 from frontdesk.knowledge.index import Hit
 
-__all__ = ["PARAMS_PATH", "Confidence", "features", "fit_logistic"]
+__all__ = ["FEATURES", "PARAMS_PATH", "Confidence", "features", "fit_logistic"]
 
 PARAMS_PATH = Path(__file__).with_name("confidence.json")
-FEATURES = ("fused", "margin", "e5", "use", "use_active", "agreement", "bm25_z")
+# What the shipped model reads; measured by drop-one ablation in benchmarks/retrieval.py.
+FEATURES = ("fused_n", "margin_n", "e5", "use", "use_active", "e5_gap", "use_gap", "bm25_z")
+# Kept in ``features()`` so a confidence.json fitted on the earlier feature set still loads.
+LEGACY_FEATURES = ("fused", "margin", "agreement")
+EMBEDDERS = ("e5", "use")
 
 
 def features(hits: Sequence[Hit]) -> dict[str, float]:
-    """The calibration features of one search result (all zero when nothing was found)."""
+    """The calibration features of one search result (all zero when nothing was found).
+
+    * ``fused_n``, ``margin_n``: the top fused score and its lead over the second, divided by
+      the number of models that were used (USE is left out for Greek, so a Greek query has half
+      the fused scale of the others);
+    * ``e5``, ``use``: each model's raw best cosine for the top article (absolute similarity:
+      what tells an out-of-scope message apart), ``use_active`` whether USE took part;
+    * ``e5_gap``, ``use_gap``: under each model alone, how far the top article stands above
+      every other article (z-score units; negative when that model prefers another article).
+      When USE is off, ``use_gap`` repeats ``e5_gap``;
+    * ``bm25_z``: the top article's BM25 relative to the best BM25 (identifiers, names).
+    """
+    names = (*FEATURES, *LEGACY_FEATURES)
     if not hits:
-        return dict.fromkeys(FEATURES, 0.0)
+        return dict.fromkeys(names, 0.0)
     top = hits[0].signals
     second = hits[1].score if len(hits) > 1 else hits[0].score - 1.0
+    models = max(sum(1 for name in EMBEDDERS if name in top), 1)
     rank_keys = [key for key in top if key.endswith("_rank")]
     agreement = sum(1.0 for key in rank_keys if top[key] == 1.0) / max(len(rank_keys), 1)
+    e5_gap = top.get("e5_gap", 0.0)
     return {
-        "fused": hits[0].score,
-        "margin": hits[0].score - second,
+        "fused_n": hits[0].score / models,
+        "margin_n": (hits[0].score - second) / models,
         "e5": top.get("e5", 0.0),
         "use": top.get("use", 0.0),
         "use_active": 1.0 if "use" in top else 0.0,
-        "agreement": agreement,
+        "e5_gap": e5_gap,
+        "use_gap": top.get("use_gap", e5_gap),
         "bm25_z": top.get("bm25_z", 0.0),
+        "fused": hits[0].score,
+        "margin": hits[0].score - second,
+        "agreement": agreement,
     }
 
 
@@ -97,6 +121,31 @@ class Confidence:
     def is_confident(self, hits: Sequence[Hit]) -> bool:
         return bool(hits) and self.probability(hits) >= self.threshold
 
+    def explain(self, hits: Sequence[Hit]) -> dict[str, Any]:
+        """Why the bot would (not) answer: each feature's value and its share of the log-odds.
+
+        ``contributions`` add up, with ``intercept``, to ``log_odds``; a positive one pushed
+        towards answering. For the agent inbox and for debugging a wrong answer.
+        """
+        values = features(hits)
+        contributions = {
+            name: coefficient * (values.get(name, 0.0) - mean) / scale
+            for name, mean, scale, coefficient in zip(
+                self.feature_names, self.mean, self.scale, self.coefficients, strict=True
+            )
+        }
+        probability = self.probability(hits)
+        return {
+            "article_id": hits[0].article_id if hits else None,
+            "probability": probability,
+            "threshold": self.threshold,
+            "confident": self.is_confident(hits),
+            "intercept": self.intercept,
+            "log_odds": self.intercept + sum(contributions.values()) if hits else None,
+            "features": {name: values.get(name, 0.0) for name in self.feature_names},
+            "contributions": dict(sorted(contributions.items(), key=lambda item: -abs(item[1]))),
+        }
+
     @classmethod
     def fit(
         cls,
@@ -106,8 +155,9 @@ class Confidence:
         threshold: float,
         l2: float = 1.0,
         notes: dict[str, Any] | None = None,
+        feature_names: Sequence[str] = FEATURES,
     ) -> Confidence:
-        x = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64)
+        x = np.array([[row[name] for name in feature_names] for row in rows], dtype=np.float64)
         mean = x.mean(axis=0)
         scale = x.std(axis=0)
         scale[scale < 1e-9] = 1.0
@@ -115,7 +165,7 @@ class Confidence:
             (x - mean) / scale, np.array(labels, dtype=np.float64), l2=l2
         )
         return cls(
-            feature_names=list(FEATURES),
+            feature_names=list(feature_names),
             mean=[float(v) for v in mean],
             scale=[float(v) for v in scale],
             coefficients=[float(v) for v in coefficients],

@@ -16,6 +16,15 @@ language versions, so a Thai question finds an English-only article):
 * BM25 over language-aware tokens (:mod:`frontdesk.language.tokenize`), divided by the best
   article's BM25, for exact identifiers (E04, NW-20431) and names; low weight.
 
+Optional signals, each z-scored over articles per embedder and added with its own weight: the
+best title (``title_weight``, off: it measured no gain) and the best example question
+(``example_weight``), compared with the other examples rather than with the passages, since a
+question is nearer any other question than any passage (inside the passages' max, examples
+learnt by k-fold cost 8 points of top-1 on Helios). ``Fusion(method="rrf")`` fuses by
+reciprocal rank instead (kept for the ablation; it measured worse). Each hit's ``signals`` also
+hold, per signal, ``<name>_gap``: how far it stands above every other article under that
+signal alone (negative when another leads), a calibration feature.
+
 The fused score is the weighted sum (:class:`Fusion`; the defaults are those the benchmark
 measured, see ``benchmarks/retrieval.py``). The hit shows the best passage of the article, in
 the query's language when the article has a version in it.
@@ -59,7 +68,7 @@ class Fusion:
     lexical_weight: float = 0.3
     # Titles are indexed but off by default: with language centering they cost one dev query
     # and OOS separation (benchmarks/retrieval.py, "+ titles").
-    kinds: frozenset[str] = frozenset({"passage", "example"})
+    kinds: frozenset[str] = frozenset({"passage"})
     # "none": raw cosine; "mean": subtract the mean cosine of the units in the same language as
     # each unit; "z": standardise within each language group (see _language_centered)
     centering: Literal["none", "mean", "z"] = "mean"
@@ -68,6 +77,19 @@ class Fusion:
     unsupported: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: {"use": frozenset({"el"})}
     )
+    # Titles as a signal of their own, added to the passage signal (not a unit competing with
+    # the passages in the max): per embedder, the z-score over articles of the best title.
+    title_weight: float = 0.0
+    # Example questions as a signal of their own (a question is closer to another question
+    # than to any passage, so in the passages' max they would win on wording alone): per
+    # embedder, the best example of each article compared with the other examples in its
+    # language, z-scored over the articles that have examples (the others count 0). Used when
+    # "example" is not in ``kinds``.
+    example_weight: float = 0.5
+    # "z": weighted sum of the per-signal z-scores; "rrf": reciprocal-rank fusion,
+    # sum of weight / (rrf_k + rank) over the signals (scores are then on a 1/rank scale).
+    method: Literal["z", "rrf"] = "z"
+    rrf_k: float = 10.0
 
     def weight(self, name: str, language: str | None = None) -> float:
         if language is not None and language in self.unsupported.get(name, frozenset()):
@@ -243,12 +265,15 @@ class KnowledgeIndex:
         for ``bm25``; :mod:`frontdesk.knowledge.confidence` turns them into a probability.
         """
         fusion = fusion or self.fusion
+        query_tokens = tokenize(query, language)
         built = self._matrices()
         n_articles = len(built.article_ids)
         if n_articles == 0 or not query.strip():
             return []
         active = [e for e in self.embedders if fusion.weight(e.name, language) != 0.0]
         kind_mask = np.isin(built.unit_kinds, list(fusion.kinds))
+        titles = built.unit_kinds == "title"
+        passages = built.unit_kinds == "passage"
         fused = np.zeros(n_articles, dtype=np.float64)
         unit_fused = np.zeros(len(built.unit_article), dtype=np.float64)
         per_signal: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
@@ -258,7 +283,8 @@ class KnowledgeIndex:
                 q = np.asarray(query_vectors[embedder.name], dtype=np.float32).reshape(-1)
             else:
                 q = embedder.embed_queries([query])[0]
-            cosines = (built.vectors[embedder.name] @ q).astype(np.float64)
+            all_cosines = (built.vectors[embedder.name] @ q).astype(np.float64)
+            cosines = all_cosines.copy()
             cosines[~kind_mask] = np.nan
             best_cosine = _max_per_article(
                 np.nan_to_num(cosines, nan=-np.inf), built.unit_article, n_articles
@@ -277,9 +303,49 @@ class KnowledgeIndex:
             fused += weight * z
             unit_fused += weight * np.where(np.isfinite(sims), (sims - mean) / std, -10.0)
             per_signal[embedder.name] = (np.nan_to_num(best_cosine, nan=0.0, neginf=0.0), z)
+            examples = built.unit_kinds == "example"
+            if fusion.example_weight != 0.0 and "example" not in fusion.kinds and examples.any():
+                with_examples = len(np.unique(built.unit_article[examples]))
+                if with_examples >= MIN_CENTERING_UNITS:
+                    # compared with the other examples: a question is nearer any question
+                    example_sims = _language_centered(
+                        all_cosines, built.unit_languages, examples, fusion.centering
+                    )
+                    example_sims[~examples] = -np.inf
+                    example_raw = _max_per_article(example_sims, built.unit_article, n_articles)
+                    example_z = _zscore(example_raw, missing=0.0)
+                else:
+                    # too few to compare with each other: on the passages' scale
+                    example_sims = _language_centered(
+                        all_cosines, built.unit_languages, passages, fusion.centering
+                    )
+                    example_sims[~examples] = -np.inf
+                    example_raw = _max_per_article(example_sims, built.unit_article, n_articles)
+                    example_z = np.where(np.isfinite(example_raw), (example_raw - mean) / std, 0.0)
+                fused += weight * fusion.example_weight * example_z
+                per_signal[f"{embedder.name}_example"] = (
+                    np.nan_to_num(example_raw, nan=0.0, neginf=0.0),
+                    example_z,
+                )
+            if titles.any():
+                title_sims = _language_centered(
+                    all_cosines,
+                    built.unit_languages,
+                    built.unit_kinds == "passage",
+                    fusion.centering,
+                )
+                title_sims[~titles] = -np.inf
+                title_raw = _max_per_article(title_sims, built.unit_article, n_articles)
+                title_z = _zscore(title_raw)
+                if fusion.title_weight != 0.0:
+                    fused += weight * fusion.title_weight * title_z
+                per_signal[f"{embedder.name}_title"] = (
+                    np.nan_to_num(title_raw, nan=0.0, neginf=0.0),
+                    title_z,
+                )
 
         if fusion.lexical_weight != 0.0:
-            scores = built.bm25(tokenize(query, language))
+            scores = built.bm25(query_tokens)
             scores[~kind_mask] = 0.0
             raw = _max_per_article(scores, built.unit_article, n_articles)
             top = float(raw.max())
@@ -289,6 +355,19 @@ class KnowledgeIndex:
             per_signal[LEXICAL] = (raw, normalized)
 
         ranks = {name: _ranks(z) for name, (_, z) in per_signal.items()}
+        if fusion.method == "rrf":
+            fused = np.zeros(n_articles, dtype=np.float64)
+            for name, rank in ranks.items():
+                base = name.removesuffix("_title").removesuffix("_example")
+                weight = fusion.lexical_weight if base == LEXICAL else fusion.weight(base, language)
+                if name.endswith("_title"):
+                    weight *= fusion.title_weight
+                elif name.endswith("_example"):
+                    weight *= fusion.example_weight
+                fused += weight / (fusion.rrf_k + rank)
+        # the best and second-best article under each signal alone: a hit's "gap" is how far
+        # it stands above every other article under that signal (negative when another leads)
+        leaders = {name: _two_best(z) for name, (_, z) in per_signal.items()}
         order = np.argsort(-fused, kind="stable")[:k]
         hits: list[Hit] = []
         for index in order:
@@ -298,7 +377,11 @@ class KnowledgeIndex:
                 signals[name] = float(raw[index])
                 signals[f"{name}_z"] = float(z[index])
                 signals[f"{name}_rank"] = float(ranks[name][index])
-            passage = built.best_passage(int(index), unit_fused, language)
+                first, second = leaders[name]
+                signals[f"{name}_gap"] = float(
+                    z[index] - (second if ranks[name][index] == 1 else first)
+                )
+            passage = built.best_passage(int(index), unit_fused, language, query_tokens)
             hits.append(Hit(article_id, passage, float(fused[index]), signals))
         return hits
 
@@ -343,6 +426,27 @@ def _language_centered(
         scale = float(values.std()) if mode == "z" and len(values) > 1 else 1.0
         out[members] = (cosines[members] - float(values.mean())) / (scale if scale > 1e-9 else 1.0)
     return out
+
+
+def _zscore(raw: NDArray[np.float64], missing: float = -10.0) -> NDArray[np.float64]:
+    """Standardised over the articles that have a value (the others get ``missing``)."""
+    values = raw.copy()
+    values[~np.isfinite(values)] = np.nan
+    if not np.isfinite(values).any():
+        return np.full(len(raw), missing)
+    mean = float(np.nanmean(values))
+    std = float(np.nanstd(values))
+    std = std if std > 1e-9 else 1.0
+    return np.nan_to_num((values - mean) / std, nan=missing)
+
+
+def _two_best(scores: NDArray[np.float64]) -> tuple[float, float]:
+    if len(scores) == 0:
+        return 0.0, 0.0
+    if len(scores) == 1:
+        return float(scores[0]), float(scores[0])
+    top = np.partition(scores, len(scores) - 2)[-2:]
+    return float(top[1]), float(top[0])
 
 
 def _ranks(scores: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -417,16 +521,32 @@ class _Matrices:
         return scores
 
     def best_passage(
-        self, article: int, unit_scores: NDArray[np.float64], language: str | None
+        self,
+        article: int,
+        unit_scores: NDArray[np.float64],
+        language: str | None,
+        query_tokens: Sequence[str] = (),
     ) -> Passage:
+        """The passage of the article to show: the best scored one, except that a question
+        naming an identifier (an error code like E05, an order number) gets a passage whose
+        own text names it, when the article has one: inside one article every passage is on
+        the topic, and only the exact words tell the E05 line from the E09 one."""
         candidates = [
-            i
+            int(i)
             for i in np.flatnonzero(self.unit_article == article)
             if self.units[i].passage is not None
         ]
         in_language = [i for i in candidates if self.units[i].language == language]
         pool = in_language or candidates
-        best = max(pool, key=lambda i: unit_scores[i])
+        identifiers = {t for t in query_tokens if any(c.isdigit() for c in t)}
+        if identifiers:
+            naming = [
+                i
+                for i in pool
+                if identifiers & set(tokenize(self.units[i].passage.text))  # type: ignore[union-attr]
+            ]
+            pool = naming or pool
+        best = max(pool, key=lambda i: float(unit_scores[i]))
         passage = self.units[best].passage
         assert passage is not None
         return passage

@@ -75,6 +75,9 @@ class Workspace(Base):
     require_identity: Mapped[bool] = mapped_column(Boolean, default=False)
     default_language: Mapped[str] = mapped_column(String(8), default="en")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Bumped by every knowledge-base change: each process compares it with the revision its
+    # search index was built from, so an edit made through any process reaches all of them.
+    kb_revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -90,6 +93,8 @@ class Agent(Base):
     role: Mapped[str] = mapped_column(String(16), default="agent")  # admin | agent
     availability: Mapped[str] = mapped_column(String(16), default="away")  # online | away
     capacity: Mapped[int] = mapped_column(Integer, default=10)
+    # When a conversation was last given to this agent by round-robin (F18).
+    last_assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -196,6 +201,8 @@ class Conversation(Base):
     page_url: Mapped[str | None] = mapped_column(Text, default=None)
     tags: Mapped[list[Any]] = mapped_column(default=list)
     snoozed_until: Mapped[datetime | None] = mapped_column(default=None)
+    # Where the bot's dialogue stands: {"awaiting_feedback": {...}, "misses": n, "handed_off"}
+    bot_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_message_preview: Mapped[str] = mapped_column(String(200), default="")
@@ -299,3 +306,119 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class KbCollection(Base):
+    """A section of the help center (\"Billing\", \"Getting started\")."""
+
+    __tablename__ = "kb_collections"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # {"th": {"name": "...", "description": "..."}, ...}
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KbArticle(Base):
+    """One language version of a help article. The versions of one article share ``key``; the
+    original is the one with ``is_original``."""
+
+    __tablename__ = "kb_articles"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "key", "language"),
+        Index("ix_kb_articles_workspace_status", "workspace_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    is_original: Mapped[bool] = mapped_column(Boolean, default=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kb_collections.id", ondelete="SET NULL"), default=None
+    )
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    collection: Mapped[KbCollection | None] = relationship(lazy="joined")
+
+
+class KbExample(Base):
+    """A question an article answers: written by an admin, or learned from a conversation an
+    agent resolved by sending the article's link. The index embeds these like passages."""
+
+    __tablename__ = "kb_examples"
+    __table_args__ = (UniqueConstraint("workspace_id", "article_key", "text"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    article_key: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(String(1000))
+    source: Mapped[str] = mapped_column(String(16), default="admin")  # admin | learned
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KbArticleView(Base):
+    """A visitor read an article in the help center (same identity as the widget)."""
+
+    __tablename__ = "kb_article_views"
+    __table_args__ = (Index("ix_kb_views_customer", "workspace_id", "customer_id", "viewed_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), default=None
+    )
+    article_key: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssignmentRule(Base):
+    """An ordered routing rule (F15): when its conditions hold, its actions apply."""
+
+    __tablename__ = "assignment_rules"
+    __table_args__ = (Index("ix_rules_workspace_position", "workspace_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    match: Mapped[str] = mapped_column(String(8), default="all")  # all | any
+    # [{"field": "page_url", "op": "prefix", "value": "/developers/"}, ...]
+    conditions: Mapped[list[Any]] = mapped_column(default=list)
+    # {"team": "engineers", "agent": null, "priority": "high", "tags": ["api"]}
+    actions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RouterModel(Base):
+    """A learned router (F16) trained on the workspace's past conversations. Plain JSON
+    parameters (never pickled); the newest of a kind is the one in use."""
+
+    __tablename__ = "router_models"
+    __table_args__ = (Index("ix_router_models_workspace_kind", "workspace_id", "kind", "id"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # team | priority | category
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    examples: Mapped[int] = mapped_column(Integer, default=0)
+    trained_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -148,10 +148,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     from frontdesk.web.agent import router as inbox_router
     from frontdesk.web.api import router as api_router
+    from frontdesk.web.helpcenter import router as helpcenter_router
     from frontdesk.web.widget import router as widget_router
 
     app.include_router(api_router.router)
     app.include_router(widget_router.router)
+    app.include_router(helpcenter_router.router)
     app.include_router(inbox_router.router)
 
     @app.get("/healthz", include_in_schema=False)

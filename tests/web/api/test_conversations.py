@@ -130,10 +130,15 @@ def test_create_for_existing_customer_takes_the_ingest_path(
     assert body["channel"] == "api" and body["subject"] == "Plan"
     assert body["customer_id"] == tenant_a.customer_id
     assert body["language"] == "en"  # the pipeline's language step ran
-    assert event_types(runtime, body["id"]) == ["conversation_created", "message_received"]
+    # Recorded through the ingest path, then the pipeline's steps ran on it.
+    assert event_types(runtime, body["id"])[:2] == ["conversation_created", "message_received"]
     with runtime.db.read() as s:
-        message = s.scalars(select(Message).where(Message.conversation_id == body["id"])).one()
-        assert message.body == "Can I change my plan?" and message.author_type == "customer"
+        message = s.scalars(
+            select(Message).where(
+                Message.conversation_id == body["id"], Message.author_type == "customer"
+            )
+        ).one()
+        assert message.body == "Can I change my plan?"
 
 
 def test_create_for_new_customer_then_found_again(api: Api, runtime: Runtime) -> None:

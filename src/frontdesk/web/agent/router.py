@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from frontdesk.web.agent import admin, auth, live, views
+from frontdesk.web.agent import admin, auth, knowledge, live, policy, routing, views
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(views.router)
 router.include_router(live.router)
 router.include_router(admin.router)
+router.include_router(knowledge.router)
+router.include_router(routing.router)
+router.include_router(policy.router)

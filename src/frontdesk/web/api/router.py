@@ -5,10 +5,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from frontdesk.web.api import agents, conversations, customers, events, messages, teams, workspace
+from frontdesk.web.api import (
+    agents,
+    articles,
+    conversations,
+    customers,
+    events,
+    messages,
+    policy,
+    rules,
+    teams,
+    workspace,
+)
 from frontdesk.web.api.routing import advertise_methods
 
 router = APIRouter(prefix="/api/v1")
-for module in (conversations, messages, customers, teams, agents, events, workspace):
+for module in (
+    conversations,
+    messages,
+    customers,
+    teams,
+    agents,
+    events,
+    workspace,
+    articles,
+    rules,
+    policy,
+):
     advertise_methods(module.router)
     router.include_router(module.router)

@@ -104,6 +104,8 @@
       too_long: "This message is too long.",
       unavailable: "The chat is not available right now.",
       unread: "{count} new messages",
+      talk_to_person: "Talk to a person",
+      suggested: "Suggested articles",
     },
     language: null,
     maxChars: 10000,
@@ -211,6 +213,31 @@
 .from-system { max-width: 100%; align-items: center; }
 .from-system .bubble { background: transparent; color: #6b7280; font-size: 12px; font-style: italic; }
 .pending .bubble { opacity: .7; }
+.bubble a { color: #3730a3; font-weight: 600; text-decoration: underline; }
+.answer-title { display: block; margin: 6px 0 2px; }
+.answer-note { display: block; font-size: 12px; color: #4b5563; margin-top: 6px; }
+.answer-ask { display: block; margin-top: 8px; font-weight: 600; }
+.choices { display: flex; flex-wrap: wrap; gap: 6px; margin: 6px 0 0; }
+.choice {
+  min-height: 36px; padding: 0 14px; border-radius: 18px; cursor: pointer; font: inherit;
+  border: 1px solid #0f766e; background: #fff; color: #0f766e; font-weight: 600;
+}
+.choice:hover { background: #f0fdfa; }
+.escape {
+  display: flex; justify-content: flex-end; padding: 6px 10px 0; background: #fff;
+  border-top: 1px solid #e5e7eb;
+}
+.escape button {
+  border: 0; background: transparent; color: #0f766e; font: inherit; font-size: 13px;
+  font-weight: 600; cursor: pointer; padding: 4px 2px; text-decoration: underline;
+}
+.suggestions { margin: 0; padding: 6px 10px 0; list-style: none; background: #fff; }
+.suggestions-title { font-size: 12px; color: #6b7280; margin: 0 0 2px; }
+.suggestions a {
+  display: block; padding: 5px 2px; color: #0f766e; text-decoration: none; font-size: 14px;
+  border-bottom: 1px solid #f3f4f6;
+}
+.suggestions a:hover { text-decoration: underline; }
 .failed .bubble { background: #fee2e2; color: #991b1b; }
 .composer {
   display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e5e7eb; background: #fff;
@@ -266,10 +293,15 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
   const input = el("textarea", { className: "input", "data-fd": "input", rows: "1" });
   const sendButton = el("button", { className: "send", type: "submit", "data-fd": "send" });
   const composer = el("form", { className: "composer" }, [input, sendButton]);
+  const humanButton = el("button", { type: "button", "data-fd": "talk-to-person" });
+  const escape = el("div", { className: "escape" }, [humanButton]);
+  const suggestions = el("ul", { className: "suggestions", "data-fd": "suggestions", hidden: "" });
   const panel = el("section", { className: "panel", "data-fd": "panel", role: "dialog", hidden: "" }, [
     el("div", { className: "head" }, [el("div", {}, [title, subtitle]), closeButton]),
     statusLine,
     list,
+    suggestions,
+    escape,
     composer,
   ]);
   root.appendChild(launcher);
@@ -286,6 +318,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     input.setAttribute("aria-label", t.placeholder);
     input.setAttribute("maxlength", String(state.maxChars));
     sendButton.textContent = t.send;
+    humanButton.textContent = t.talk_to_person;
     if (state.language) panel.setAttribute("lang", state.language);
   }
 
@@ -371,15 +404,67 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     return item;
   }
 
+  // A bot answer: lead, the article title as a link, the passage, a note, the question, and
+  // the choices (only on the last message, while it is still the question being asked).
+  function botContent(m, last) {
+    const bot = (m.meta && m.meta.bot) || null;
+    if (!bot) return null;
+    const box = el("div", { className: "bubble" });
+    if (bot.kind === "answer" && bot.article && typeof bot.article.url === "string") {
+      const lines = String(m.body).split("\n");
+      const url = BASE + bot.article.url;
+      const titleIndex = lines.indexOf(bot.article.title);
+      const before = titleIndex > 0 ? lines.slice(0, titleIndex).join("\n").trim() : "";
+      const passageLines = lines
+        .slice(titleIndex + 1)
+        .filter((l) => l.trim() && !l.endsWith(bot.article.url) && l !== bot.ask && l !== bot.note);
+      if (before) box.appendChild(el("span", { text: before }));
+      const link = el("a", { href: url, target: "_blank", rel: "noopener", className: "answer-title", text: bot.article.title });
+      link.setAttribute("data-fd", "article-link");
+      box.appendChild(link);
+      box.appendChild(el("span", { text: passageLines.join("\n") }));
+      if (bot.note) box.appendChild(el("span", { className: "answer-note", text: bot.note }));
+      if (bot.ask) box.appendChild(el("span", { className: "answer-ask", text: bot.ask }));
+    } else {
+      box.textContent = m.body;
+    }
+    if (Array.isArray(bot.suggestions) && bot.suggestions.length) {
+      bot.suggestions.forEach((a) => {
+        if (typeof a.url !== "string" || a.url.charAt(0) !== "/") return;
+        const link = el("a", { href: BASE + a.url, target: "_blank", rel: "noopener", className: "answer-title", text: String(a.title) });
+        link.setAttribute("data-fd", "suggested-article");
+        box.appendChild(link);
+      });
+    }
+    const wrap = [box];
+    if (last && Array.isArray(bot.buttons) && bot.buttons.length) {
+      const row = el("div", { className: "choices" });
+      bot.buttons.forEach((b) => {
+        if (["yes", "no", "human"].indexOf(b.value) < 0) return;
+        const button = el("button", { type: "button", className: "choice", "data-choice": b.value, text: String(b.label) });
+        button.addEventListener("click", () => queueSend(String(b.label), b.value));
+        row.appendChild(button);
+      });
+      wrap.push(row);
+    }
+    return wrap;
+  }
+
   function render() {
     const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     const items = [];
     const sorted = Array.from(state.messages.values()).sort(
       (a, b) => a.conversation_id - b.conversation_id || a.seq - b.seq
     );
+    const lastMessage = sorted.length ? sorted[sorted.length - 1] : null;
     sorted.forEach((m) => {
       const kind = ["customer", "agent", "bot", "system"].indexOf(m.author_type) >= 0 ? m.author_type : "system";
       const node = bubble(kind, m.body, authorLabel(m));
+      const rich = kind === "bot" ? botContent(m, m === lastMessage && !state.outbox.length) : null;
+      if (rich) {
+        node.replaceChild(rich[0], node.querySelector(".bubble"));
+        rich.slice(1).forEach((x) => node.appendChild(x));
+      }
       node.setAttribute("data-id", String(m.id));
       node.setAttribute("data-seq", String(m.seq));
       if (m.created_at) {
@@ -467,20 +552,72 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       setStatus(state.texts.too_long);
       return;
     }
+    input.value = "";
+    autosize();
+    hideSuggestions();
+    queueSend(text, null);
+  }
+
+  // A message to send, typed or a button ("yes", "no", "human"): kept until acknowledged.
+  function queueSend(text, intent) {
     const conversation = state.conversation;
-    state.outbox.push({
+    const item = {
       client_id: uuid(),
       text: text,
       conversation_id: conversation && conversation.status !== "closed" ? conversation.id : null,
       page_url: String(location.href).slice(0, 2000),
-    });
+    };
+    if (intent) item.intent = intent;
+    state.outbox.push(item);
     saveOutbox();
-    input.value = "";
-    autosize();
     render();
     list.scrollTop = list.scrollHeight;
     flush();
   }
+
+  humanButton.addEventListener("click", () => queueSend(state.texts.talk_to_person, "human"));
+
+  // Suggestions while typing (F2): up to 3 articles, debounced, newest answer wins.
+  let suggestTimer = null;
+  let suggestSeq = 0;
+  function hideSuggestions() {
+    suggestSeq++;
+    clearTimeout(suggestTimer);
+    suggestions.hidden = true;
+    suggestions.replaceChildren();
+  }
+  function showSuggestions(items) {
+    if (!items.length || !input.value.trim()) {
+      hideSuggestions();
+      return;
+    }
+    const nodes = [el("li", { className: "suggestions-title", text: state.texts.suggested })];
+    items.slice(0, 3).forEach((a) => {
+      if (typeof a.url !== "string" || a.url.charAt(0) !== "/") return;
+      const link = el("a", { href: BASE + a.url, target: "_blank", rel: "noopener", text: String(a.title) });
+      link.setAttribute("data-fd", "suggestion");
+      nodes.push(el("li", {}, [link]));
+    });
+    suggestions.replaceChildren(...nodes);
+    suggestions.hidden = nodes.length < 2;
+  }
+  input.addEventListener("input", () => {
+    clearTimeout(suggestTimer);
+    const q = input.value.trim();
+    if (q.length < 3 || !state.token) {
+      hideSuggestions();
+      return;
+    }
+    suggestTimer = setTimeout(() => {
+      const mine = ++suggestSeq;
+      request("GET", "/suggestions?q=" + encodeURIComponent(q.slice(0, 300))).then(
+        (res) => {
+          if (mine === suggestSeq && res.status === 200) showSuggestions(res.body.articles || []);
+        },
+        () => {}
+      );
+    }, 300);
+  });
 
   function sendFrame(frame) {
     if (!state.ws || !state.wsOpen) return false;
@@ -507,6 +644,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
         text: item.text,
         conversation_id: item.conversation_id == null ? null : item.conversation_id,
         page_url: item.page_url || null,
+        intent: item.intent || null,
       });
       if (ok) state.inflight.set(item.client_id, now);
     });
@@ -765,6 +903,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
         text: item.text,
         conversation_id: item.conversation_id == null ? null : item.conversation_id,
         page_url: item.page_url || null,
+        intent: item.intent || null,
       }).then(
         (res) => {
           if (res.status === 200) {

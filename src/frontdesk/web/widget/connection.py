@@ -48,6 +48,7 @@ class SendFrame(BaseModel):
     text: str
     conversation_id: int | None = None
     page_url: str | None = None
+    intent: Literal["yes", "no", "human"] | None = None
 
 
 class ResumeFrame(BaseModel):
@@ -266,6 +267,7 @@ class WidgetConnection:
             text=frame.text,
             conversation_id=frame.conversation_id,
             page_url=frame.page_url,
+            intent=frame.intent,
         )
         try:
             self._limit(ip=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -24,13 +24,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from frontdesk.bot.suggestions import suggest_while_typing
 from frontdesk.channels.chat import (
     ChatSend,
     customer_conversation,
     send_chat_message,
     visible_messages,
 )
-from frontdesk.errors import FrontdeskError, RateLimited
+from frontdesk.errors import FrontdeskError, NotFound, RateLimited
+from frontdesk.language.detect import detect_language
+from frontdesk.store.models import Customer, Workspace
 from frontdesk.web.deps import ClientIP, RuntimeDep, base_url, client_ip, get_runtime
 from frontdesk.web.widget.connection import (
     CLOSE_FORBIDDEN,
@@ -48,6 +51,7 @@ from frontdesk.web.widget.sessions import (
     open_session,
     read_session_token,
 )
+from frontdesk.web.widget.texts import pick_language
 
 SCRIPT = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 
@@ -176,6 +180,7 @@ class MessageIn(BaseModel):
     text: str
     conversation_id: int | None = None
     page_url: str | None = None
+    intent: Literal["yes", "no", "human"] | None = None
 
 
 @api.post("/messages")
@@ -191,10 +196,53 @@ def post_message(
             text=body.text,
             conversation_id=body.conversation_id,
             page_url=body.page_url,
+            intent=body.intent,
         ),
         max_chars=runtime.settings.max_message_chars,
     )
     return {"message": delivery.message, "conversation": delivery.conversation}
+
+
+def suggestion_customer(
+    runtime: RuntimeDep,
+    workspace: WorkspaceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _ip_ok: Annotated[None, Depends(limit_ip)],
+) -> int:
+    """Like :func:`widget_customer`, with its own limit: typing must not use up the messages'."""
+    token = (
+        credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
+    )
+    customer_id = read_session_token(runtime.settings, token, workspace.id)
+    runtime.limiter.hit(
+        f"widget:suggest:{workspace.id}:{customer_id}",
+        limit=runtime.settings.rate_widget_per_minute * 2,
+        window=60,
+        what="article suggestions",
+    )
+    return customer_id
+
+
+@api.get("/suggestions")
+def get_suggestions(
+    runtime: RuntimeDep,
+    workspace: WorkspaceDep,
+    customer_id: Annotated[int, Depends(suggestion_customer)],
+    q: Annotated[str, Query(max_length=2000)] = "",
+    lang: Annotated[str | None, Query(max_length=35)] = None,
+) -> dict[str, Any]:
+    """Up to 3 articles for what the customer is typing (F2)."""
+    with runtime.db.read() as session:
+        row = session.get(Workspace, workspace.id)
+        customer = session.get(Customer, customer_id)
+        if row is None or customer is None or customer.workspace_id != workspace.id:
+            raise NotFound("This chat session has ended; start a new one.")
+        # What is typed decides; a few letters fall back to what we know of the visitor.
+        known = customer.language or (pick_language(lang) if lang else row.default_language)
+        language = detect_language(q, fallback=known).language
+        index = runtime.knowledge.index(session, row.id)
+        articles = suggest_while_typing(index, runtime.knowledge, row, q, language)
+    return {"articles": articles}
 
 
 @api.get("/conversations/{conversation_id}/messages")

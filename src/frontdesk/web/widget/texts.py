@@ -30,6 +30,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "too_long": "This message is too long.",
         "unavailable": "The chat is not available right now.",
         "unread": "{count} new messages",
+        "talk_to_person": "Talk to a person",
+        "suggested": "Suggested articles",
     },
     "th": {
         "title": "แชทกับ {name}",
@@ -49,6 +51,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "too_long": "ข้อความนี้ยาวเกินไป",
         "unavailable": "แชทไม่พร้อมใช้งานในขณะนี้",
         "unread": "ข้อความใหม่ {count} ข้อความ",
+        "talk_to_person": "คุยกับเจ้าหน้าที่",
+        "suggested": "บทความแนะนำ",
     },
     "el": {
         "title": "Συνομιλία με {name}",
@@ -68,6 +72,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "too_long": "Το μήνυμα είναι πολύ μεγάλο.",
         "unavailable": "Η συνομιλία δεν είναι διαθέσιμη αυτή τη στιγμή.",
         "unread": "{count} νέα μηνύματα",
+        "talk_to_person": "Μιλήστε με άνθρωπο",
+        "suggested": "Προτεινόμενα άρθρα",
     },
     "zh": {
         "title": "与 {name} 聊天",
@@ -87,6 +93,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "too_long": "这条消息太长了。",
         "unavailable": "聊天暂时不可用。",
         "unread": "{count} 条新消息",
+        "talk_to_person": "转人工客服",
+        "suggested": "推荐文章",
     },
     "id": {
         "title": "Chat dengan {name}",
@@ -106,6 +114,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "too_long": "Pesan ini terlalu panjang.",
         "unavailable": "Chat sedang tidak tersedia.",
         "unread": "{count} pesan baru",
+        "talk_to_person": "Bicara dengan petugas",
+        "suggested": "Artikel yang disarankan",
     },
     "es": {
         "title": "Chatea con {name}",
@@ -125,6 +135,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "too_long": "Este mensaje es demasiado largo.",
         "unavailable": "El chat no está disponible en este momento.",
         "unread": "{count} mensajes nuevos",
+        "talk_to_person": "Hablar con una persona",
+        "suggested": "Artículos sugeridos",
     },
     "de": {
         "title": "Chat mit {name}",
@@ -144,6 +156,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "too_long": "Diese Nachricht ist zu lang.",
         "unavailable": "Der Chat ist gerade nicht verfügbar.",
         "unread": "{count} neue Nachrichten",
+        "talk_to_person": "Mit einem Menschen sprechen",
+        "suggested": "Empfohlene Artikel",
     },
 }
 

@@ -1,0 +1,1 @@
+"""The public help center of each workspace, at /help/{workspace_slug}."""

@@ -1,0 +1,149 @@
+"""The guardrails step end to end through the inbound pipeline (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from frontdesk.accounts.actions import create_team
+from frontdesk.conversations.actions import do_assign
+from frontdesk.conversations.events import Actor
+from frontdesk.guardrails.phrases import GUARDRAIL_PHRASES
+from frontdesk.guardrails.policy import default_policy, save_policy
+from frontdesk.inbound import InboundMessage, receive
+from frontdesk.language.detect import SUPPORTED
+from frontdesk.runtime import Runtime
+from frontdesk.store.models import Conversation, ConversationEvent, Message, Workspace
+from tests.factories import make_agent, make_customer, make_workspace
+
+
+def _setup(
+    runtime: Runtime, teams: tuple[str, ...] = ("sales", "retention"), **attributes: Any
+) -> dict[str, int]:
+    with runtime.db.write() as session:
+        workspace = make_workspace(session)
+        ids = {"workspace": workspace.id}
+        for slug in teams:
+            ids[slug] = create_team(session, workspace, slug.title(), slug=slug).id
+        customer = make_customer(session, workspace, attributes=attributes)
+        ids["customer"] = customer.id
+    return ids
+
+
+def _say(
+    runtime: Runtime,
+    ids: dict[str, int],
+    text: str,
+    conversation_id: int | None = None,
+    **meta: Any,
+) -> int:
+    result = receive(
+        runtime.db,
+        InboundMessage(
+            workspace_id=ids["workspace"],
+            channel="chat",
+            customer_id=ids["customer"],
+            text=text,
+            conversation_id=conversation_id,
+            meta=meta,
+        ),
+    )
+    return result.conversation_id
+
+
+def _events(runtime: Runtime, conversation_id: int) -> list[tuple[str, dict[str, Any]]]:
+    with runtime.db.read() as session:
+        rows = session.execute(
+            select(ConversationEvent.type, ConversationEvent.data)
+            .where(ConversationEvent.conversation_id == conversation_id)
+            .order_by(ConversationEvent.id)
+        ).all()
+    return [(r.type, r.data or {}) for r in rows]
+
+
+def test_thai_pricing_question_from_a_vip(runtime: Runtime) -> None:
+    ids = _setup(runtime, vip=True)
+    conversation_id = _say(runtime, ids, "ติดตั้งแผงโซลาร์พร้อมแบตเตอรี่ ราคาเท่าไหร่คะ")
+    events = _events(runtime, conversation_id)
+    types = [t for t, _ in events]
+    assert "bot_answered" not in types
+    triggered = next(d for t, d in events if t == "guardrail_triggered")
+    assert triggered["rule"] == "pricing" and triggered["reason"] == "policy_pricing"
+    assert {s["rule"] for s in triggered["signals"]} == {"pricing", "customer"}
+    handed = [d for t, d in events if t == "handed_off"]
+    assert len(handed) == 1 and handed[0]["reason"] == "policy_pricing"
+    assert handed[0]["rule"] == "pricing"
+    with runtime.db.read() as session:
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None
+        assert conversation.priority == "high"
+        assert conversation.team_id == ids["sales"]
+        assert conversation.bot_state["handed_off"] == "policy_pricing"
+        bot = session.scalars(
+            select(Message).where(
+                Message.conversation_id == conversation_id, Message.author_type == "bot"
+            )
+        ).all()
+    assert [m.body for m in bot] == [GUARDRAIL_PHRASES["th"]["handoff"]]
+
+
+def test_cancellation_falls_back_to_sales(runtime: Runtime) -> None:
+    ids = _setup(runtime, teams=("sales",))
+    conversation_id = _say(runtime, ids, "Ich möchte mein Abo kündigen")
+    with runtime.db.read() as session:
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None
+        assert conversation.team_id == ids["sales"] and conversation.priority == "high"
+    reasons = [d["reason"] for t, d in _events(runtime, conversation_id) if t == "handed_off"]
+    assert reasons == ["policy_cancellation"]
+
+
+def test_safety_is_urgent_and_raises_priority_in_an_assigned_conversation(runtime: Runtime) -> None:
+    ids = _setup(runtime)
+    conversation_id = _say(runtime, ids, "hola, una pregunta sobre mi factura")
+    with runtime.db.write() as session:
+        workspace = session.get(Workspace, ids["workspace"])
+        assert workspace is not None
+        agent = make_agent(session, workspace)
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None
+        do_assign(session, conversation, team_id=None, assignee_id=agent.id, actor=Actor.system())
+    _say(runtime, ids, "¡Sale humo del inversor!", conversation_id)
+    events = _events(runtime, conversation_id)
+    triggered = [d for t, d in events if t == "guardrail_triggered"]
+    assert triggered and triggered[-1]["reason"] == "urgent_safety"
+    assert triggered[-1]["handed_off"] is False
+    with runtime.db.read() as session:
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None and conversation.priority == "urgent"
+        assert conversation.assignee_id is not None  # a person keeps it
+        said = session.scalars(
+            select(Message.body).where(
+                Message.conversation_id == conversation_id, Message.author_type == "bot"
+            )
+        ).all()
+    assert GUARDRAIL_PHRASES["es"]["urgent"] not in said
+
+
+def test_human_button_and_disabled_policy(runtime: Runtime) -> None:
+    ids = _setup(runtime)
+    conversation_id = _say(runtime, ids, "ok", intent="human")
+    reasons = [d["reason"] for t, d in _events(runtime, conversation_id) if t == "handed_off"]
+    assert reasons == ["human_request"]
+    with runtime.db.write() as session:
+        workspace = session.get(Workspace, ids["workspace"])
+        assert workspace is not None
+        data = default_policy().model_dump(mode="json")
+        data["pricing"]["enabled"] = False
+        save_policy(session, workspace, data)
+    quiet = _say(runtime, ids, "How much does a battery cost?")
+    assert "guardrail_triggered" not in [t for t, _ in _events(runtime, quiet)]
+
+
+def test_phrases_in_every_language() -> None:
+    assert set(GUARDRAIL_PHRASES) == set(SUPPORTED)
+    keys = set(GUARDRAIL_PHRASES["en"])
+    for language, table in GUARDRAIL_PHRASES.items():
+        assert set(table) == keys, language
+        assert all(text.strip() for text in table.values())
