@@ -2,8 +2,10 @@
 
 1. record: find the customer and the conversation (or start one), store the message and its
    event, and commit, so the message is safe before anything else can fail.
-2. the pipeline steps, each in its own transaction, in order: language detection now;
-   guardrails, the bot and routing plug in here (see :data:`PIPELINE`).
+2. the pipeline steps, each in its own transaction, in order (see :data:`PIPELINE`): language
+   detection, guardrails, the bot, routing. A step with a ``prepare`` method (the bot) does
+   its slow read-only work there first, in a read session, so that no write lock is held
+   while a model runs.
 
 A step that fails is logged and skipped: the message is already stored and reaches the inbox.
 """
@@ -114,10 +116,21 @@ def _guardrails_step(session: Session, ctx: InboundContext) -> None:
     guardrails_step(session, ctx)
 
 
-def _bot_step(session: Session, ctx: InboundContext) -> None:
-    from frontdesk.bot.respond import bot_step
+class _BotStep:
+    """The bot, with a ``prepare`` phase: :func:`receive` runs it in a read session first."""
 
-    bot_step(session, ctx)
+    def prepare(self, session: Session, ctx: InboundContext) -> None:
+        from frontdesk.bot.respond import prepare_bot_step
+
+        prepare_bot_step(session, ctx)
+
+    def __call__(self, session: Session, ctx: InboundContext) -> None:
+        from frontdesk.bot.respond import bot_step
+
+        bot_step(session, ctx)
+
+
+_bot_step = _BotStep()
 
 
 def _routing_step(session: Session, ctx: InboundContext) -> None:
@@ -208,6 +221,12 @@ def receive(
     for name, step in steps if steps is not None else PIPELINE:
         started = time.perf_counter()
         try:
+            # A step's read-only slow part (model inference, search) runs outside the write
+            # transaction, so that SQLite's single write lock is held only to write.
+            prepare: Step | None = getattr(step, "prepare", None)
+            if prepare is not None:
+                with db.read() as session:
+                    prepare(session, ctx)
             with db.write() as session:
                 step(session, ctx)
         except Exception:

@@ -331,3 +331,37 @@ def test_an_agent_resolving_with_a_link_teaches_the_bot(
         index = runtime.knowledge.index(session, bot["workspace"])
     hits = index.search("E04 on the display this morning", "en", k=1)
     assert hits[0].article_id == "error-codes"
+
+
+def test_the_search_runs_outside_the_write_transaction(
+    runtime: Runtime, bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a write transaction holds the one write lock: embedding the question and
+    searching while holding it would stop every other message from being stored."""
+    from contextlib import contextmanager
+
+    from frontdesk.knowledge.index import KnowledgeIndex
+
+    writing = {"open": 0}
+    searched_while_writing: list[bool] = []
+    original_write = runtime.db.write
+    original_search = KnowledgeIndex.search
+
+    @contextmanager
+    def tracked_write() -> Iterator[Any]:
+        writing["open"] += 1
+        try:
+            with original_write() as session:
+                yield session
+        finally:
+            writing["open"] -= 1
+
+    def tracked_search(self: KnowledgeIndex, *args: Any, **kwargs: Any) -> Any:
+        searched_while_writing.append(writing["open"] > 0)
+        return original_search(self, *args, **kwargs)
+
+    monkeypatch.setattr(runtime.db, "write", tracked_write)
+    monkeypatch.setattr(KnowledgeIndex, "search", tracked_search)
+    cid = say(runtime, bot, "Where is my order NW-20431?")
+    assert "bot_answered" in types(runtime, cid)
+    assert searched_while_writing and searched_while_writing[0] is False

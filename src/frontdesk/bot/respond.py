@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from frontdesk.inbound import InboundContext
     from frontdesk.runtime import Runtime
 
-__all__ = ["BotDecision", "bot_step", "decide"]
+__all__ = ["BotDecision", "bot_step", "decide", "prepare_bot_step"]
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +214,20 @@ def _answer(
     conversation.bot_state = state
 
 
-def bot_step(session: Session, ctx: InboundContext) -> None:
-    """The pipeline step: see the module docstring."""
+@dataclass(frozen=True)
+class _Prepared:
+    """The search done by :func:`prepare_bot_step` before the write transaction."""
+
+    message_id: int
+    language: str
+    query: Query
+    hits: list[Hit]
+
+
+def _turn(
+    session: Session, ctx: InboundContext
+) -> tuple[Conversation, Message, Workspace, KnowledgeIndex, str] | None:
+    """What the bot's turn works on, or None when the bot has no turn on this message."""
     runtime = _runtime(session)
     conversation = session.get(Conversation, ctx.conversation_id)
     message = session.get(Message, ctx.message_id)
@@ -226,11 +238,39 @@ def bot_step(session: Session, ctx: InboundContext) -> None:
         or _person_active(session, conversation)
         or not (workspace.settings or {}).get("bot_enabled", True)
     ):
-        return
+        return None
     index = runtime.knowledge.index(session, workspace.id)
     if not len(index):
-        return  # no published article: no bot in this workspace
+        return None  # no published article: no bot in this workspace
     language = ctx.language or conversation.language or workspace.default_language or "en"
+    return conversation, message, workspace, index, language
+
+
+def prepare_bot_step(session: Session, ctx: InboundContext) -> None:
+    """The slow, read-only part of the bot's turn (embedding the question and searching), run
+    in a read session before :func:`bot_step`'s write transaction: on SQLite a write
+    transaction holds the one write lock, and no other message could be stored meanwhile."""
+    turn = _turn(session, ctx)
+    if turn is None:
+        return
+    conversation, message, _, index, language = turn
+    intent = ctx.inbound.meta.get("intent")
+    if intent in INTENTS or is_human_request(message.body):
+        return
+    if (conversation.bot_state or {}).get("awaiting_feedback") and read_feedback(message.body):
+        return
+    query = Query.embed(index, message.body, language)
+    hits = index.search(message.body, language, k=SEARCH_K, query_vectors=query.vectors)
+    ctx.notes["bot_search"] = _Prepared(message.id, language, query, hits)
+
+
+def bot_step(session: Session, ctx: InboundContext) -> None:
+    """The pipeline step: see the module docstring."""
+    runtime = _runtime(session)
+    turn = _turn(session, ctx)
+    if turn is None:
+        return
+    conversation, message, workspace, index, language = turn
     intent = ctx.inbound.meta.get("intent")
     state = dict(conversation.bot_state or {})
     started = time.perf_counter()
@@ -288,8 +328,16 @@ def bot_step(session: Session, ctx: InboundContext) -> None:
     elif intent in ("yes", "no"):
         return  # a stale button press: nothing is being asked
 
-    query = Query.embed(index, message.body, language)
-    hits = index.search(message.body, language, k=SEARCH_K, query_vectors=query.vectors)
+    prepared = ctx.notes.get("bot_search")
+    if (
+        isinstance(prepared, _Prepared)
+        and prepared.message_id == message.id
+        and prepared.language == language
+    ):
+        query, hits = prepared.query, prepared.hits
+    else:
+        query = Query.embed(index, message.body, language)
+        hits = index.search(message.body, language, k=SEARCH_K, query_vectors=query.vectors)
     decision = decide(hits)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     best = decision.best
