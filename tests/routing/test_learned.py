@@ -28,7 +28,7 @@ from frontdesk.conversations.events import Actor
 from frontdesk.evaluation.helios import load_customers, load_messages
 from frontdesk.knowledge.embedders import HashingEmbedder
 from frontdesk.routing import learned
-from frontdesk.routing.classifier import LinearModel, fit_linear, fold_ids
+from frontdesk.routing.classifier import LinearModel, choose_threshold, fit_linear, fold_ids
 from frontdesk.routing.features import embed
 from frontdesk.routing.jobs import retrain_routers, workspaces_to_retrain
 from frontdesk.routing.learned import (
@@ -429,3 +429,90 @@ def test_helios_dev_k_fold_mechanics() -> None:
     probs = models["team"].predict_proba(features)
     assert probs.shape == (len(test), len(models["team"].classes))
     assert np.allclose(probs.sum(axis=1), 1.0)
+
+
+def test_description_texts_split_into_phrases() -> None:
+    assert learned.description_texts("Invoices, payments,  refunds.") == [
+        "Invoices, payments, refunds.",
+        "Invoices",
+        "payments",
+        "refunds",
+    ]
+    assert learned.description_texts("Anything unclear") == ["Anything unclear"]
+    assert learned.description_texts("  ") == []
+    weak = learned.description_examples([("7", "Invoices, refunds"), ("8", "")])
+    assert [(w.team, w.text, w.weight) for w in weak] == [
+        ("7", "Invoices, refunds", 1.0),
+        ("7", "Invoices", 1.0),
+        ("7", "refunds", 1.0),
+    ]
+
+
+def test_choose_threshold_maximises_routed_accuracy() -> None:
+    predicted = ["a", "a", "b", "b"]
+    confidence = [0.9, 0.3, 0.8, 0.2]
+    # the unsure ones are wrong: a threshold between 0.3 and 0.8 sends them to triage, which
+    # is right for the one labelled triage and no worse than a wrong team for the other
+    labels = ["a", "b", "b", "t"]
+    threshold = choose_threshold(predicted, confidence, labels, triage_labels=["t"])
+    assert 0.3 < threshold <= 0.8
+    # all right: every threshold up to 0.2 ties; the one nearest 0.5 of those wins
+    assert choose_threshold(predicted, confidence, ["a", "a", "b", "b"]) == 0.2
+    assert choose_threshold([], [], []) == 0.5
+
+
+def test_sample_weight_down_weighs_examples() -> None:
+    x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [0.95, 0.05]])
+    labels = ["a", "a", "b", "b", "b"]  # the last contradicts its neighbours
+    heavy = fit_linear(x, labels, c=100.0, sample_weight=[1, 1, 1, 1, 20])
+    light = fit_linear(x, labels, c=100.0, sample_weight=[1, 1, 1, 1, 0.01])
+    probe = np.array([[0.97, 0.03]])
+    b = heavy.classes.index("b")
+    assert heavy.predict_proba(probe)[0][b] > light.predict_proba(probe)[0][b]
+
+
+def test_greek_reads_a_model_without_use() -> None:
+    """A team model trained on examples with Greek among them carries a second model on the
+    e5 columns alone (USE reads Greek badly), which team_decision applies to Greek only."""
+    embedders = [HashingEmbedder("e5"), HashingEmbedder("use")]
+    examples = [
+        Example(text, None, {}, team, "normal", None, "el" if i % 3 == 0 else "en")
+        for team, texts in TEXTS.items()
+        for i, text in enumerate(texts)
+    ]
+    models, _ = fit_router(examples, embedders, kinds=("team",))
+    team = models["team"]
+    entry = team.extra["by_language"]["el"]
+    assert entry["embedders"] == ["e5"]
+    sub = LinearModel.from_json(entry["model"])
+    assert sub.dim == embedders[0].dim and 0.05 <= sub.threshold <= 0.9
+    vectors = embed(embedders, ["my invoice is wrong", "my invoice is wrong"])
+    teams, confidence, thresholds = learned.team_decision(team, embedders, vectors, ["el", "en"])
+    own = sub.predict_proba(vectors[:, : embedders[0].dim])[0]
+    assert teams[0] == sub.classes[int(own.argmax())]
+    assert thresholds[0] == sub.threshold and thresholds[1] == team.threshold
+    assert teams[1] == team.classes[int(team.predict_proba(vectors)[1].argmax())]
+    assert 0.0 <= confidence.min() and confidence.max() <= 1.0
+    # a model without Greek examples has no Greek model
+    english = [e for e in examples if e.language == "en"]
+    assert fit_router(english, embedders, kinds=("team",))[0]["team"].extra["by_language"] == {}
+
+
+def test_team_descriptions_are_weak_examples(runtime: Runtime) -> None:
+    """A team no past conversation ended on is learned from its description alone; a team
+    named triage is where sending to triage is right."""
+    world = _world(runtime)
+    with runtime.db.write() as session:
+        workspace = session.get(Workspace, world.workspace_id)
+        assert workspace is not None
+        sales = make_team(session, workspace, "Sales")
+        sales.description = "Prices, quotes, offers, discounts"
+        triage = make_team(session, workspace, "Triage")
+        session.flush()
+        assert learned.triage_teams(session, world.workspace_id) == [str(triage.id)]
+        report = train_router(session, world.workspace_id)
+        assert report.ok, report.message
+        team = load_models(session, world.workspace_id)["team"]
+        assert str(sales.id) in team.classes
+        assert 0.05 <= team.threshold <= 0.9
+        assert team.extra["metrics"]["threshold"] == team.threshold

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 __all__ = [
     "CrossValidation",
     "LinearModel",
+    "choose_threshold",
     "cross_validate",
     "fit_linear",
     "fit_temperature",
@@ -141,8 +142,10 @@ def fit_linear(
     standardise: slice | None = None,
     max_iter: int = 500,
     class_weight: str | None = None,
+    sample_weight: Sequence[float] | NDArray[np.float64] | None = None,
 ) -> LinearModel:
-    """Fit a multinomial logistic regression; at least two distinct labels are needed."""
+    """Fit a multinomial logistic regression; at least two distinct labels are needed.
+    ``sample_weight`` (one per row) weighs each example's loss (weak examples count less)."""
     from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped]
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
@@ -156,7 +159,9 @@ def fit_linear(
     estimator = LogisticRegression(C=c, max_iter=max_iter, class_weight=class_weight)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        estimator.fit(z, y)
+        estimator.fit(
+            z, y, sample_weight=None if sample_weight is None else np.asarray(sample_weight)
+        )
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
             log.info("logistic regression (C=%s): %s", c, warning.message)
@@ -260,12 +265,15 @@ def cross_validate(
     standardise: slice | None = None,
     on_fit: Callable[[], None] | None = None,
     extra: tuple[Matrix, Sequence[str]] | None = None,
+    extra_weights: Sequence[float] | None = None,
 ) -> CrossValidation:
     """Out-of-fold logits for every example, with the best C of the grid (by log-loss).
 
     ``extra`` (weak examples: features, labels) joins the training side of every fold and is
-    never predicted: it can only help through the real examples it is scored on."""
+    never predicted: it can only help through the real examples it is scored on;
+    ``extra_weights`` (one per weak example) weighs them (1 by default)."""
     extra_x, extra_y = extra if extra is not None else (features[:0], [])
+    weights_x = np.ones(len(extra_y)) if extra_weights is None else np.asarray(extra_weights)
     classes = sorted(set(labels))
     index = {c: i for i, c in enumerate(classes)}
     truth = np.array([index[label] for label in labels])
@@ -289,6 +297,9 @@ def cross_validate(
                 train_labels,
                 c=c,
                 standardise=standardise,
+                sample_weight=None
+                if extra_weights is None
+                else np.concatenate([np.ones(int(train.sum())), weights_x]),
             )
             known = [i for i, k in enumerate(model.classes) if k in index]
             columns = np.array([index[model.classes[i]] for i in known], dtype=np.int64)
@@ -303,3 +314,33 @@ def cross_validate(
             best = CrossValidation(classes, logits, c, folds, temperature)
     assert best is not None
     return best
+
+
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 19))  # 0.05, 0.1, ..., 0.9
+
+
+def choose_threshold(
+    predicted: Sequence[str],
+    confidence: Sequence[float],
+    labels: Sequence[str],
+    *,
+    triage_labels: Sequence[str] = (),
+    grid: Sequence[float] = THRESHOLD_GRID,
+    default: float = 0.5,
+) -> float:
+    """The confidence threshold with the best routed accuracy on out-of-fold predictions: a
+    prediction at or above it routes to its class, below it goes to triage, which is right only
+    for a label in ``triage_labels`` (the triage team). Among equally good thresholds, the one
+    nearest ``default`` (for a calibrated probability: route when more likely right)."""
+    truth = np.asarray(list(labels))
+    guess = np.asarray(list(predicted))
+    conf = np.asarray(list(confidence), dtype=np.float64)
+    if not len(truth):
+        return default
+    triage = np.isin(truth, list(triage_labels))
+    scores = [float(np.where(conf >= t, guess == truth, triage).mean()) for t in grid]
+    top = max(scores)
+    return min(
+        (float(t) for t, s in zip(grid, scores, strict=True) if s >= top - 1e-9),
+        key=lambda t: (abs(t - default), t),
+    )

@@ -7,10 +7,16 @@ reassignment), its priority and, when it has tags, its category (the first tag).
 are the shipped sentence embeddings (:func:`frontdesk.routing.features.embed`: e5 and USE,
 concatenated) of the customer's first message(s); the priority model also reads a few customer
 and text signals (VIP, at risk, shouting, …). The team model also learns from the published
-knowledge-base articles whose team is known (the team of the conversations they resolved), as
-weak examples that are never scored. Each is a logistic regression
-(:mod:`frontdesk.routing.classifier`) whose regularisation and softmax temperature are chosen
-by 5-fold cross-validation, so its confidence is calibrated; the cross-validated figures are
+knowledge-base articles whose team is known (the team of the conversations they resolved) and
+from the teams' descriptions (the whole and each comma-separated phrase,
+:func:`description_examples`), as weak examples that are never scored. Each is a logistic
+regression (:mod:`frontdesk.routing.classifier`) whose regularisation and softmax temperature
+are chosen by 5-fold cross-validation, so its confidence is calibrated; the team model's
+embedding columns are standardised (the two models' scales differ) and its threshold is chosen
+on the same out-of-fold predictions (:func:`~frontdesk.routing.classifier.choose_threshold`:
+the best routed accuracy, triage being right for a message labelled with the triage team).
+For Greek, which USE reads badly, the team model carries a second model on the e5 columns
+alone (:data:`WEAK_EMBEDDERS`, ``extra["by_language"]``). The cross-validated figures are
 stored with it. One :class:`~frontdesk.store.models.RouterModel` row per kind, plain JSON.
 
 Prediction (:func:`predict_route`, called by the routing step) embeds the message once and
@@ -18,9 +24,8 @@ applies the newest model of each kind. A team prediction below the model's thres
 ``confident``: the conversation goes to triage. The confidence is the calibrated probability,
 scaled down for a message farther from every class centroid than the training messages come
 (:func:`familiarity_factor`: a linear model is as sure of gibberish as of a typical message).
-The threshold is the decision rule for a
-calibrated probability when a wrong team costs as much as a triage hop saves
-(:data:`ROUTE_THRESHOLD`): route when the team is more likely right than wrong.
+The threshold is the cross-validated one; among equally good thresholds the one nearest
+:data:`ROUTE_THRESHOLD` (route when the team is more likely right than wrong) wins.
 
 The models are cached per process and reloaded when a newer row exists (one cheap query).
 """
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -42,6 +48,7 @@ from frontdesk.knowledge.embedders import Embedder
 from frontdesk.routing.classifier import (
     LinearModel,
     Matrix,
+    choose_threshold,
     cross_validate,
     fit_linear,
     rounded,
@@ -67,6 +74,8 @@ __all__ = [
     "Example",
     "RoutePrediction",
     "TrainReport",
+    "description_examples",
+    "description_texts",
     "familiarity_factor",
     "familiarity_params",
     "fit_router",
@@ -76,7 +85,9 @@ __all__ = [
     "load_models",
     "predict_route",
     "retrain",
+    "team_decision",
     "train_router",
+    "triage_teams",
 ]
 
 log = logging.getLogger(__name__)
@@ -85,13 +96,20 @@ KINDS = ("team", "priority", "category")
 MIN_CONVERSATIONS = 10
 MIN_PER_KIND = 10
 MAX_CONVERSATIONS = 5_000  # the newest; bounds the nightly embedding time
-ROUTE_THRESHOLD = 0.5
+ROUTE_THRESHOLD = 0.5  # before cross-validation chooses one (and for kinds other than team)
+# kinds whose embedding columns are standardised (the signals always are): measured on the team
+STANDARDISED_KINDS = ("team",)
+# languages an embedder reads badly (MODELS.md: USE on Greek): the team model has a second
+# model without it for them
+WEAK_EMBEDDERS: dict[str, tuple[str, ...]] = {"el": ("use",)}
 # which features each kind reads: the embeddings always, the signals for priority
 KIND_FEATURES: dict[str, tuple[str, ...]] = {
     "team": ("embeddings",),
     "priority": ("embeddings", "signals"),
     "category": ("embeddings",),
 }
+# the weight of a team description (and of each of its phrases) as a weak example
+DESCRIPTION_WEIGHT = 1.0
 DONE_STATUSES = ("resolved", "closed")
 HANDLED_BY = ("agent", "api")
 TEAM_EVENTS = ("team_changed", "reassigned")
@@ -121,6 +139,7 @@ class Example:
     priority: str | None
     category: str | None
     language: str | None = None
+    weight: float = 1.0  # in the loss; weak examples only
 
 
 @dataclass
@@ -262,6 +281,37 @@ def kb_weak_examples(session: Session, workspace_id: int) -> list[Example]:
     return examples
 
 
+def description_texts(description: str) -> list[str]:
+    """A team's description and each of its comma-separated phrases ("Invoices, payments,
+    refunds." -> the whole, "Invoices", "payments", "refunds")."""
+    whole = " ".join(description.split())
+    if not whole:
+        return []
+    phrases = [p.strip(" .;:") for p in whole.replace(";", ",").split(",")]
+    return [whole, *(p for p in phrases if p and p != whole.strip(" .;:"))]
+
+
+def description_examples(teams: Sequence[tuple[str, str]]) -> list[Example]:
+    """The teams' descriptions (``(team, description)``) as weak team examples: a workspace
+    says what each team handles before any conversation does."""
+    return [
+        Example(text, None, {}, team, None, None, None, DESCRIPTION_WEIGHT)
+        for team, description in teams
+        for text in description_texts(description)
+    ]
+
+
+def triage_teams(session: Session, workspace_id: int) -> list[str]:
+    """The teams named or slugged "triage" (str(id)): sending to triage is right for them."""
+    return [
+        str(team_id)
+        for team_id, slug, name in session.execute(
+            select(Team.id, Team.slug, Team.name).where(Team.workspace_id == workspace_id)
+        )
+        if "triage" in (slug.strip().lower(), name.strip().lower())
+    ]
+
+
 # ----- training -----------------------------------------------------------------------------
 
 
@@ -287,11 +337,14 @@ def fit_router(
     kind_features: dict[str, tuple[str, ...]] | None = None,
     weak: Sequence[Example] = (),
     weak_vectors: Matrix | None = None,
+    triage_labels: Sequence[str] = (),
 ) -> tuple[dict[str, LinearModel], dict[str, str]]:
     """Train each kind that has enough labelled examples; return the models and why others
     were skipped. ``vectors`` may be given (the benchmark caches them). ``weak`` examples
-    (knowledge-base articles labelled with the team that handles them) are added to the
-    training side of the team model only, never scored."""
+    (knowledge-base articles labelled with the team that handles them, the teams'
+    descriptions) are added to the training side of the team model only, never scored, each
+    weighed by its ``weight``. ``triage_labels`` (the triage team) are the labels for which
+    sending to triage is right, for choosing the team model's threshold."""
     if vectors is None:
         vectors = _embed_all(embedders, [e.text for e in examples], progress)
     weak = [w for w in weak if w.team is not None]
@@ -324,27 +377,28 @@ def fit_router(
                 progress(f"Cross-validating {kind}", done[0], total)
 
         extra = None
+        extra_weights = None
         if kind == "team" and weak and weak_vectors is not None:
             weak_signals = np.array(
                 [signal_features(w.text, w.channel, w.attributes) for w in weak]
             ).reshape(len(weak), len(SIGNALS))
             weak_features, _ = _features(spec, weak_vectors, weak_signals)
             extra = (weak_features, [str(w.team) for w in weak])
-        cv = cross_validate(
+            extra_weights = [w.weight for w in weak]
+        if kind in STANDARDISED_KINDS:
+            standardise = slice(0, None)  # every column: the two models' scales differ
+        model, metrics = _fit_kind(
             features,
             labels,
-            groups=groups,
+            groups,
             folds=folds,
             standardise=standardise,
             on_fit=fitted,
             extra=extra,
+            extra_weights=extra_weights,
+            familiarity=vectors[rows] if kind == "team" else None,
+            triage_labels=triage_labels,
         )
-        all_features = features if extra is None else np.vstack([features, extra[0]])
-        all_labels = labels if extra is None else [*labels, *extra[1]]
-        model = fit_linear(all_features, all_labels, c=cv.c, standardise=standardise)
-        model.temperature = cv.temperature
-        model.threshold = ROUTE_THRESHOLD
-        metrics = cv.metrics(labels, ROUTE_THRESHOLD)
         metrics["examples"] = len(rows)
         metrics["class_counts"] = {c: labels.count(c) for c in distinct}
         model.extra = {
@@ -353,11 +407,157 @@ def fit_router(
             "features": list(spec),
             "signals": list(SIGNALS) if "signals" in spec else [],
             "embedders": [{"name": e.name, "dim": e.dim} for e in embedders],
-            "c": cv.c,
+            "c": model.extra["c"],
             "metrics": metrics,
         }
+        if kind == "team" and spec == ("embeddings",):
+            model.extra["by_language"] = _language_models(
+                embedders,
+                features,
+                labels,
+                groups,
+                [examples[i].language for i in rows],
+                folds=folds,
+                extra=extra,
+                extra_weights=extra_weights,
+                triage_labels=triage_labels,
+            )
         models[kind] = model
     return models, skipped
+
+
+def _fit_kind(
+    features: Matrix,
+    labels: list[str],
+    groups: list[str],
+    *,
+    folds: int,
+    standardise: slice | None,
+    on_fit: Callable[[], None] | None = None,
+    extra: tuple[Matrix, list[str]] | None = None,
+    extra_weights: list[float] | None = None,
+    familiarity: Matrix | None = None,
+    triage_labels: Sequence[str] = (),
+) -> tuple[LinearModel, dict[str, Any]]:
+    """Cross-validate C and the temperature, fit on everything; with ``familiarity`` (the
+    embeddings: a team model) the threshold is chosen on the out-of-fold predictions."""
+    cv = cross_validate(
+        features,
+        labels,
+        groups=groups,
+        folds=folds,
+        standardise=standardise,
+        on_fit=on_fit,
+        extra=extra,
+        extra_weights=extra_weights,
+    )
+    all_features = features if extra is None else np.vstack([features, extra[0]])
+    all_labels = labels if extra is None else [*labels, *extra[1]]
+    weights = (
+        None if extra is None or extra_weights is None else [*([1.0] * len(labels)), *extra_weights]
+    )
+    model = fit_linear(
+        all_features, all_labels, c=cv.c, standardise=standardise, sample_weight=weights
+    )
+    model.temperature = cv.temperature
+    threshold = ROUTE_THRESHOLD
+    if familiarity is not None:
+        probs = cv.probabilities
+        factor = familiarity_factor(familiarity_params(familiarity, labels), familiarity)
+        threshold = choose_threshold(
+            [cv.classes[i] for i in probs.argmax(axis=1)],
+            (probs.max(axis=1) * factor).tolist(),
+            labels,
+            triage_labels=triage_labels,
+        )
+    model.threshold = threshold
+    metrics = cv.metrics(labels, threshold)
+    metrics["threshold"] = threshold
+    return model, metrics
+
+
+def _language_models(
+    embedders: Sequence[Embedder],
+    features: Matrix,
+    labels: list[str],
+    groups: list[str],
+    languages: list[str | None],
+    *,
+    folds: int,
+    extra: tuple[Matrix, list[str]] | None,
+    extra_weights: list[float] | None,
+    triage_labels: Sequence[str],
+) -> dict[str, Any]:
+    """For the languages an embedder reads badly (:data:`WEAK_EMBEDDERS`), a team model on the
+    other embedders' columns alone: ``{language: {"embedders": [...], "model": json}}``."""
+    result: dict[str, Any] = {}
+    for language, weak_names in WEAK_EMBEDDERS.items():
+        keep = [e for e in embedders if e.name not in weak_names]
+        if len(keep) == len(embedders) or not keep:
+            continue
+        if language not in languages:
+            continue
+        columns = _columns(embedders, [e.name for e in keep])
+        sub_extra = None if extra is None else (extra[0][:, columns], extra[1])
+        model, metrics = _fit_kind(
+            features[:, columns],
+            labels,
+            groups,
+            folds=folds,
+            standardise=slice(0, None),
+            extra=sub_extra,
+            extra_weights=extra_weights,
+            familiarity=features[:, columns],
+            triage_labels=triage_labels,
+        )
+        model.extra = {
+            "familiarity": familiarity_params(features[:, columns], labels),
+            "metrics": metrics,
+        }
+        result[language] = {"embedders": [e.name for e in keep], "model": model.to_json()}
+    return result
+
+
+def _columns(embedders: Sequence[Embedder], names: Sequence[str]) -> NDArray[np.int64]:
+    """The feature columns of the named embedders in ``embed(embedders, …)``."""
+    parts, start = [], 0
+    for e in embedders:
+        if e.name in names:
+            parts.append(np.arange(start, start + e.dim))
+        start += e.dim
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def team_decision(
+    model: LinearModel,
+    embedders: Sequence[Embedder],
+    vectors: Matrix,
+    languages: Sequence[str | None],
+) -> tuple[list[str], Matrix, Matrix]:
+    """Per message: the team model's top class, its confidence (calibrated probability times
+    the familiarity factor) and the threshold that applies; a message in a language with a
+    model of its own (``extra["by_language"]``) is read by that one."""
+    probs = model.predict_proba(vectors)
+    top = probs.argmax(axis=1)
+    classes = [model.classes[i] for i in top]
+    confidence = probs.max(axis=1) * familiarity_factor(model.extra.get("familiarity"), vectors)
+    threshold = np.full(len(vectors), model.threshold)
+    for language, entry in (model.extra.get("by_language") or {}).items():
+        rows = [i for i, lang in enumerate(languages) if lang == language]
+        names = list(entry.get("embedders", []))
+        if not rows or not set(names) <= {e.name for e in embedders}:
+            continue
+        sub = LinearModel.from_json(entry["model"])
+        x = vectors[np.ix_(np.asarray(rows, dtype=np.int64), _columns(embedders, names))]
+        if x.shape[1] != sub.dim:
+            continue
+        sub_probs = sub.predict_proba(x)
+        sub_conf = sub_probs.max(axis=1) * familiarity_factor(sub.extra.get("familiarity"), x)
+        for j, i in enumerate(rows):
+            classes[i] = sub.classes[int(sub_probs[j].argmax())]
+            confidence[i] = sub_conf[j]
+            threshold[i] = sub.threshold
+    return classes, confidence, threshold
 
 
 def _unit(matrix: Matrix) -> Matrix:
@@ -451,6 +651,13 @@ def _read_training_data(
         if w.team is not None and int(w.team) in team_ids
     ]
     report.articles = len(weak)
+    described = [
+        (str(team_id), description or "")
+        for team_id, description in session.execute(
+            select(Team.id, Team.description).where(Team.workspace_id == workspace_id)
+        )
+    ]
+    weak += description_examples(described)
     return examples, weak
 
 
@@ -501,6 +708,7 @@ def train_router(
             embedders if embedders is not None else _runtime_embedders(session),
             progress=progress,
             weak=weak,
+            triage_labels=triage_teams(session, workspace_id),
         )
         _store_models(session, workspace_id, models, report)
     report.seconds = time.perf_counter() - started
@@ -521,11 +729,14 @@ def retrain(
     report = TrainReport(workspace_id)
     with db.read() as session:
         data = _read_training_data(session, workspace_id, report)
+        triage = triage_teams(session, workspace_id)
         if embedders is None:
             embedders = _runtime_embedders(session)
     if data is not None:
         examples, weak = data
-        models, report.skipped = fit_router(examples, embedders, progress=progress, weak=weak)
+        models, report.skipped = fit_router(
+            examples, embedders, progress=progress, weak=weak, triage_labels=triage
+        )
         with db.write() as session:
             _store_models(session, workspace_id, models, report)
     report.seconds = time.perf_counter() - started
@@ -622,12 +833,16 @@ def predict_route(
         factor = float(familiarity_factor(model.extra.get("familiarity"), vectors)[0])
         return model.classes[top], float(probs[top]) * factor, model
 
-    team, team_confidence, team_model = best("team")
+    team: str | None = None
+    team_confidence, threshold = 0.0, ROUTE_THRESHOLD
+    team_model = usable.get("team")
+    if team_model is not None and vectors.shape[1] == team_model.dim:
+        teams, confidences, thresholds = team_decision(team_model, embedders, vectors, [language])
+        team, team_confidence, threshold = teams[0], float(confidences[0]), float(thresholds[0])
     team_id: int | None = None
     if team is not None:
         row = session.get(Team, int(team))
         team_id = row.id if row is not None and row.workspace_id == workspace_id else None
-    threshold = team_model.threshold if team_model is not None else ROUTE_THRESHOLD
     priority, priority_confidence, _ = best("priority")
     category, _, _ = best("category")
     return RoutePrediction(
