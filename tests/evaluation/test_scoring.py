@@ -122,7 +122,11 @@ def test_routing_figures_from_the_final_state() -> None:
     assert result["priority_accuracy"] == ratio(2, 8)
     assert result["urgent_recall"] == 1.0
     assert result["policy_recall"] == 0.5  # the one answered first does not count
-    assert result["triage_rate"] == ratio(2, 8)
+    # of the five in-scope handoffs (a real team labelled), none went to triage
+    assert result["triage_rate"] == ratio(0, 5)
+    # an answerable question is not a handoff: it does not count for the team
+    with_answer = score([*outcomes, outcome(answer("a"), team="shop")])
+    assert with_answer["team_accuracy"] == ratio(4, 8)
 
 
 def test_by_language_has_the_same_figures() -> None:

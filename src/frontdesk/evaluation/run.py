@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from frontdesk.accounts.actions import (
     create_agent,
@@ -33,6 +34,7 @@ from frontdesk.accounts.actions import (
     set_team_members,
     update_agent,
 )
+from frontdesk.bot.phrases import phrase
 from frontdesk.conversations.actions import (
     access_conversation,
     do_assign,
@@ -322,27 +324,52 @@ def _query(
     pipeline = [v for k, v in result.timings_ms.items() if k != "record"]
     decision_ms = round(sum(pipeline), 2) if pipeline else round(wall, 2)
     with runtime.db.read() as session:
-        rows = session.execute(
-            select(ConversationEvent.type, ConversationEvent.data)
-            .where(
-                ConversationEvent.workspace_id == ws.id,
-                ConversationEvent.conversation_id == result.conversation_id,
-            )
-            .order_by(ConversationEvent.id)
-        ).all()
+        first_turn = _events(session, ws.id, result.conversation_id)
+    types = {t for t, _ in first_turn}
+    if "bot_declined" in types and "handed_off" not in types:
+        # What the widget offers next: the customer, told the bot has no answer, presses
+        # "Talk to a person", and routing decides where the conversation goes (the simulated
+        # customer does not know the label). The bot's figures read the first turn only.
+        receive(
+            runtime.db,
+            InboundMessage(
+                workspace_id=inbound.workspace_id,
+                channel=inbound.channel,
+                customer_id=inbound.customer_id,
+                text=phrase(message.language, "talk_to_person"),
+                conversation_id=result.conversation_id,
+                meta={"intent": "human"},
+            ),
+            max_chars=runtime.settings.max_message_chars,
+        )
+    with runtime.db.read() as session:
         conversation = session.get(Conversation, result.conversation_id)
         assert conversation is not None
         outcome = read_outcome(
             message.id,
             message.language,
             message.expected,
-            [(row.type, row.data or {}) for row in rows],
+            first_turn,
             team=team_slugs.get(conversation.team_id) if conversation.team_id else None,
             in_triage=conversation.in_triage,
             priority=conversation.priority,
             latency_ms=decision_ms,
         )
     return outcome, timings
+
+
+def _events(session: Session, workspace_id: int, conversation_id: int) -> list[Any]:
+    return [
+        (row.type, row.data or {})
+        for row in session.execute(
+            select(ConversationEvent.type, ConversationEvent.data)
+            .where(
+                ConversationEvent.workspace_id == workspace_id,
+                ConversationEvent.conversation_id == conversation_id,
+            )
+            .order_by(ConversationEvent.id)
+        )
+    ]
 
 
 def _timing_summary(samples: Sequence[dict[str, float]]) -> dict[str, dict[str, float | None]]:

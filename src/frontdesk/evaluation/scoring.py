@@ -192,7 +192,12 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             lambda o: "human_request" in o.handoff_reasons and not o.answered,
         ),
         # routing, from the conversation's final state
-        "team_accuracy": _share(outcomes, lambda o: o.expected.team is not None, _team_right),
+        # of the messages labelled handoff: a person on the labelled team got it first time
+        "team_accuracy": _share(
+            outcomes,
+            lambda o: o.expected.action == "handoff" and o.expected.team is not None,
+            _team_right,
+        ),
         "priority_accuracy": _share(
             outcomes,
             lambda o: o.expected.priority is not None,
@@ -208,7 +213,12 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             outcomes, lambda o: o.expected.priority == "urgent", lambda o: o.priority == "urgent"
         ),
         # of all messages, the share that ended in triage (the triage team or the triage inbox)
-        "triage_rate": _share(outcomes, lambda o: True, lambda o: o.ended_in_triage),
+        # of the in-scope handoffs (labelled with a real team, not triage): sent to triage
+        "triage_rate": _share(
+            outcomes,
+            lambda o: o.expected.action == "handoff" and o.expected.team not in (None, TRIAGE),
+            lambda o: o.ended_in_triage,
+        ),
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
         "counts": {
             "labelled_answer": sum(1 for o in outcomes if o.expected.action == "answer"),
