@@ -67,10 +67,11 @@ TEAMS = [
     ("Technical support", "tech", "The Northwind app, motor and battery errors, firmware."),
     ("Sales", "sales", "Prices, quotes, fleet offers."),
     ("Workshop", "workshop", "Repairs, servicing, warranty claims."),
+    ("Retention", "retention", "Cancellations, customers thinking of leaving."),
 ]
 
 AGENTS = [
-    (ADMIN_EMAIL, "Sam Admin", "admin", ["billing", "sales"]),
+    (ADMIN_EMAIL, "Sam Admin", "admin", ["billing", "sales", "retention"]),
     (AGENT_EMAIL, "Lena Fischer", "agent", ["tech", "workshop"]),
     ("arun@northwind.example", "Arun Chaiyaporn", "agent", ["tech", "billing"]),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from frontdesk.accounts.actions import create_team
+from frontdesk.bot.phrases import PHRASES
 from frontdesk.conversations.actions import do_assign
 from frontdesk.conversations.events import Actor
 from frontdesk.guardrails.phrases import GUARDRAIL_PHRASES
@@ -85,7 +86,10 @@ def test_thai_pricing_question_from_a_vip(runtime: Runtime) -> None:
                 Message.conversation_id == conversation_id, Message.author_type == "bot"
             )
         ).all()
-    assert [m.body for m in bot] == [GUARDRAIL_PHRASES["th"]["handoff"]]
+    # F4: it says it is a bot, then that a person takes over
+    assert [m.body for m in bot] == [
+        f"{PHRASES['th']['intro']} {GUARDRAIL_PHRASES['th']['handoff']}"
+    ]
 
 
 def test_cancellation_falls_back_to_sales(runtime: Runtime) -> None:
@@ -123,7 +127,7 @@ def test_safety_is_urgent_and_raises_priority_in_an_assigned_conversation(runtim
                 Message.conversation_id == conversation_id, Message.author_type == "bot"
             )
         ).all()
-    assert GUARDRAIL_PHRASES["es"]["urgent"] not in said
+    assert not any(GUARDRAIL_PHRASES["es"]["urgent"] in body for body in said)
 
 
 def test_human_button_and_disabled_policy(runtime: Runtime) -> None:

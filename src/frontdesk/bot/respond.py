@@ -118,12 +118,13 @@ def _person_active(session: Session, conversation: Conversation) -> bool:
 
 
 def _post(session: Session, conversation: Conversation, body: str, meta: dict[str, Any]) -> None:
-    state = dict(conversation.bot_state or {})
-    if not state.get("introduced"):
-        body = f"{phrase(meta.get('language'), 'intro')} {body}"
-        state["introduced"] = True
-        conversation.bot_state = state
-    do_post_bot_message(session, conversation, body=body, meta={"bot": meta})
+    do_post_bot_message(
+        session,
+        conversation,
+        body=body,
+        meta={"bot": meta},
+        introduction=phrase(meta.get("language"), "intro"),
+    )
 
 
 def _hand_off(

@@ -265,8 +265,20 @@ def do_add_note(
 
 
 def do_post_bot_message(
-    session: Session, conversation: Conversation, *, body: str, meta: dict[str, Any] | None = None
+    session: Session,
+    conversation: Conversation,
+    *,
+    body: str,
+    meta: dict[str, Any] | None = None,
+    introduction: str | None = None,
 ) -> Message:
+    """A message from the bot. ``introduction`` ("I'm an automated assistant (a bot).") is put
+    before the bot's first message in the conversation, whichever part of the bot says it."""
+    state = dict(conversation.bot_state or {})
+    if introduction and not state.get("introduced"):
+        body = f"{introduction} {body}"
+        state["introduced"] = True
+        conversation.bot_state = state
     message = _add_message(
         session,
         conversation,

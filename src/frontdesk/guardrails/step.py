@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from frontdesk.bot.phrases import phrase
 from frontdesk.conversations.actions import (
     do_assign,
     do_change_priority,
@@ -140,6 +141,7 @@ def guardrails_step(session: Session, ctx: InboundContext) -> None:
             conversation,
             body=guardrail_phrase(language, key),
             meta={"bot": {"kind": "handoff", "language": language, "guardrail": decision.rule}},
+            introduction=phrase(language, "intro"),  # F4: the customer is told it is a bot
         )
     do_hand_off(
         session,
