@@ -155,6 +155,7 @@ def test_collections(runtime: Runtime, workspace_id: int) -> None:
         ({"key": "Bad Id!"}, "must be lowercase letters, digits, '-' or '_'"),
         ({"key": "../etc"}, "must be lowercase letters"),
         ({"key": "x" * 129}, "at most 128 characters"),
+        ({"key": "search"}, "'search' is reserved"),
         ({"language": "fr"}, "Language 'fr' is not supported; use one of en, th"),
         ({"title": "t" * 301}, "The title is longer than 300 characters"),
         ({"title": "   "}, "An article needs a title"),

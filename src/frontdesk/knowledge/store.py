@@ -65,6 +65,8 @@ __all__ = [
 ]
 
 STATUSES = ("draft", "published")
+# Paths under /api/v1/articles/ and /help/{workspace}/ that an article id would shadow.
+RESERVED_ARTICLE_KEYS = frozenset({"search"})
 MAX_TITLE_CHARS = 300
 MAX_EXAMPLE_CHARS = 1000
 
@@ -260,6 +262,11 @@ def do_save_article(
     an unknown one is created.
     """
     key = check_key(key)
+    if key in RESERVED_ARTICLE_KEYS:
+        raise InvalidInput(
+            f"Article id {key!r} is reserved (it names a page of the help center and the API); "
+            "choose another, like help-search."
+        )
     language = check_language(language)
     title = " ".join(title.split())
     if not title:
