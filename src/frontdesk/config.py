@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="Frontdesk <frontdesk@localhost>", description="From address of system emails."
     )
+    mail_max_attempts: int = Field(
+        default=10,
+        description="Attempts to hand an email to the relay before it is marked failed in the "
+        "conversation (the agent sees sending, retrying, failed).",
+    )
+    mail_retry_base_seconds: float = Field(
+        default=30.0,
+        description="Wait before the first retry of an email the relay did not take; it doubles "
+        "on each further attempt (with jitter), up to one hour.",
+    )
+    mail_timeout_seconds: float = Field(
+        default=30.0, description="How long one SMTP conversation with the relay may take."
+    )
     knowledge_models: str = Field(
         default="e5,use",
         description="Sentence embedders of the knowledge-base search, comma-separated: e5 "

@@ -10,16 +10,15 @@ from sqlalchemy import func, select
 
 from frontdesk.conversations.actions import access_conversation, do_send_agent_reply
 from frontdesk.errors import Conflict, NotFound
+from frontdesk.jobs.backoff import MAX_BACKOFF_SECONDS, retry_delay
 from frontdesk.jobs.queue import JobQueue
 from frontdesk.runtime import Runtime
 from frontdesk.store.models import Agent, WebhookDelivery, Workspace, utcnow
 from frontdesk.webhooks.delivery import (
-    MAX_BACKOFF_SECONDS,
     attempt_delivery,
     claim,
     dead_deliveries,
     replay_delivery,
-    retry_delay,
     sweep,
 )
 from frontdesk.webhooks.endpoints import access_endpoint, create_endpoint, update_endpoint

@@ -8,6 +8,7 @@ JOB_MODULES = (
     "frontdesk.webhooks.delivery",
     "frontdesk.conversations.jobs",
     "frontdesk.routing.jobs",
+    "frontdesk.channels.email.outbound",
 )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -203,6 +204,11 @@ class Conversation(Base):
     snoozed_until: Mapped[datetime | None] = mapped_column(default=None)
     # Where the bot's dialogue stands: {"awaiting_feedback": {...}, "misses": n, "handed_off"}
     bot_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Agents' replies also go to the customer by email: email and web-form tickets, and a chat
+    # that became a ticket because nobody was online (the waterfall, F22).
+    reply_by_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The earliest running SLA deadline (F31), kept by the SLA clocks: the inbox sorts by it.
+    sla_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_message_preview: Mapped[str] = mapped_column(String(200), default="")
@@ -422,3 +428,227 @@ class RouterModel(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     examples: Mapped[int] = mapped_column(Integer, default=0)
     trained_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SupportAddress(Base):
+    """An email address a workspace receives support mail at (support@acme.example).
+
+    Mail to any other address is refused at RCPT. Replies go out with a per-conversation
+    reply-to (``local+c<id>.<sig>@domain``) that lands back in the conversation (F30)."""
+
+    __tablename__ = "support_addresses"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    name: Mapped[str] = mapped_column(String(200), default="")  # display name in From:
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundMail(Base):
+    """Every email the listener or the IMAP poller accepted, raw, stored before it is
+    acknowledged: the mail log. Processing turns it into a message (``stored``), or records why
+    not (``duplicate``, ``ignored`` for auto-replies and bounces, ``failed`` with the reason,
+    which ``frontdesk mail reprocess`` can retry). Nothing accepted is ever lost."""
+
+    __tablename__ = "inbound_mails"
+    __table_args__ = (Index("ix_inbound_mails_status", "status", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), default=None, index=True
+    )
+    source: Mapped[str] = mapped_column(String(16), default="smtp")  # smtp | imap | api
+    envelope_from: Mapped[str] = mapped_column(String(320), default="")
+    envelope_to: Mapped[list[Any]] = mapped_column(default=list)
+    message_id_header: Mapped[str | None] = mapped_column(String(998), default=None)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    # pending | stored | duplicate | ignored | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), default=None
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None
+    )
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OutboundEmail(Base):
+    """One email to send (a reply, a survey, a follow-up): the outbox row the send job works
+    through, with retries and backoff. ``message_id_header`` is fixed when the row is made, so
+    a retry after a crash sends the same Message-ID and the recipient sees one email."""
+
+    __tablename__ = "outbound_emails"
+    __table_args__ = (
+        Index("ix_outbound_emails_due", "status", "next_attempt_at"),
+        Index("ix_outbound_emails_conversation", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), default=None
+    )
+    # the transcript message this email carries, if any (its delivery state shows beside it)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), default="reply")  # reply | survey | notice
+    from_addr: Mapped[str] = mapped_column(String(400))
+    to_addr: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998))
+    message_id_header: Mapped[str] = mapped_column(String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998), default=None)
+    references: Mapped[list[Any]] = mapped_column(default=list)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text, default=None)
+    # pending (sending, or retrying once attempts > 0) | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Attachment(Base):
+    """A file that came with a message (email, web form). The bytes live under
+    data_dir/attachments/ under a random name, never in a served folder; they are downloaded
+    with Content-Disposition: attachment and nosniff, whatever their type."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), default=None, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))  # normalised, for display only
+    content_type: Mapped[str] = mapped_column(String(128))  # sniffed from the bytes
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)  # random file name
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlaPolicy(Base):
+    """First-response and resolution targets (F31) for conversations of a priority and team
+    (None: any). The first enabled policy by ``position`` that matches applies."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (Index("ix_sla_policies_workspace_position", "workspace_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[str | None] = mapped_column(String(16), default=None)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), default=None
+    )
+    first_response_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    resolution_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    business_hours: Mapped[bool] = mapped_column(Boolean, default=True)
+    warn_at_percent: Mapped[int] = mapped_column(Integer, default=80)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlaClock(Base):
+    """One running SLA target of one conversation. ``due_at`` and ``warn_at`` are recomputed
+    when the clock resumes after a pause (pending on the customer)."""
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "target"),
+        Index("ix_sla_clocks_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL"), default=None
+    )
+    target: Mapped[str] = mapped_column(String(16))  # first_response | resolution
+    budget_seconds: Mapped[int] = mapped_column(Integer)  # the target, in (business) seconds
+    business_hours: Mapped[bool] = mapped_column(Boolean, default=True)
+    # (business) seconds used before the last pause
+    used_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(
+        String(16), default="running"
+    )  # running|paused|met|breached
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resumed_at: Mapped[datetime | None] = mapped_column(default=None)
+    warn_at: Mapped[datetime | None] = mapped_column(default=None)
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    breached_at: Mapped[datetime | None] = mapped_column(default=None)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Macro(Base):
+    """A canned reply with variables and actions (F26). Shared (``owner_id`` None) or personal."""
+
+    __tablename__ = "macros"
+    __table_args__ = (Index("ix_macros_workspace", "workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), default=None
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")  # the language of ``body``
+    # {"th": "...", "de": "..."}: picked by the customer's language
+    variants: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # {"tags": ["refund"], "status": "resolved", "team": "billing", "priority": "high"}
+    actions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Survey(Base):
+    """A CSAT survey (F32) sent after one resolution, with who resolved it. Answered once, by
+    the widget or by a signed single-use link in an email."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_workspace_answered", "workspace_id", "answered_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8), default="csat")
+    channel: Mapped[str] = mapped_column(String(16))  # widget | email
+    resolved_by: Mapped[str] = mapped_column(String(8))  # bot | agent
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), default=None
+    )
+    # the status_changed event of the resolution: one survey per resolution
+    resolution_event_id: Mapped[int | None] = mapped_column(BigID, default=None, unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | answered | expired
+    rating: Mapped[int | None] = mapped_column(Integer, default=None)  # 1..5
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from frontdesk.conversations.events import event_payload, on_event
 from frontdesk.errors import Conflict, NotFound
+from frontdesk.jobs.backoff import retry_delay
 from frontdesk.jobs.registry import job, periodic
 from frontdesk.store.models import (
     ConversationEvent,
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Frontdesk-Webhooks/1"
-MAX_BACKOFF_SECONDS = 3600.0
 SWEEP_BATCH = 500
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -98,14 +97,6 @@ def record_deliveries(session: Session, event: ConversationEvent) -> None:
         )
         if runtime is not None:
             runtime.jobs.enqueue_after_commit(session, "deliver_webhook", delivery_id)
-
-
-def retry_delay(attempts: int, base: float, *, jitter: random.Random | None = None) -> float:
-    """Seconds to wait after ``attempts`` failed attempts: base·2^(n-1), at most an hour,
-    scaled by a random factor in [0.5, 1] so that many failed deliveries do not retry together."""
-    rng = jitter or random.Random()  # noqa: S311 - jitter, not security
-    exponential = min(MAX_BACKOFF_SECONDS, base * 2.0 ** max(0, attempts - 1))
-    return exponential * rng.uniform(0.5, 1.0)
 
 
 def lease_seconds(timeout: float) -> float:
