@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/frontdesk demo
+	$(BIN)/frontdesk demo $(ARGS)
 
 serve: $(STAMP)
 	$(BIN)/frontdesk serve

@@ -40,6 +40,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from frontdesk.evaluation.helios import load_customers, load_messages
+from frontdesk.evaluation.run import plan_folds
+from frontdesk.guardrails.policy import default_policy
+from frontdesk.guardrails.policy import evaluate as guardrails_decide
 from frontdesk.knowledge.articles import load_articles
 from frontdesk.knowledge.confidence import FEATURES, PARAMS_PATH, Confidence, features
 from frontdesk.knowledge.embedders import CachedEmbedder, E5Embedder, Embedder, UseEmbedder
@@ -54,6 +58,36 @@ PASSAGES = frozenset({"passage"})
 DEFAULT = "+ BM25 (weight 0.3) = default"
 NO_SKIP: dict[str, frozenset[str]] = {}
 SEED = 7
+# Calibration feature sets compared with learned history (the shipped one is FEATURES).
+BASE_FEATURES = ("fused_n", "margin_n", "e5", "use", "use_active", "e5_gap", "use_gap", "bm25_z")
+LEARNED_SETS: dict[str, tuple[str, ...]] = {
+    "base": BASE_FEATURES,
+    "+ answerable": (*BASE_FEATURES, "answerable", "answerable_active"),
+    "+ answerable, example_pos": (
+        *BASE_FEATURES,
+        "answerable",
+        "answerable_active",
+        "example_pos",
+        "example_pos_active",
+    ),
+    "+ answerable, example_pos, negative_max": (
+        *BASE_FEATURES,
+        "answerable",
+        "answerable_active",
+        "example_pos",
+        "example_pos_active",
+        "negative_max",
+        "negative_active",
+    ),
+    "+ example_pos, negative_max": (
+        *BASE_FEATURES,
+        "example_pos",
+        "example_pos_active",
+        "negative_max",
+        "negative_active",
+    ),
+}
+TODAY = dt.date(2026, 12, 1)  # the guardrails' date (trial and signup rules): fixed, reproducible
 L2 = 10.0  # ridge penalty of the calibration (few labelled messages, correlated features)
 
 
@@ -64,6 +98,8 @@ class Query:
     language: str
     article_id: str | None  # None: out of scope (or needs a person)
     reason: str = "answerable"  # or out_of_scope, needs_person
+    # a guardrail stops it before the bot (the customer's policy): never a negative example
+    guarded: bool = False
 
 
 def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
@@ -73,12 +109,24 @@ def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | Non
     return float(wins / (len(positives) * len(negatives)))
 
 
+def _guarded(text: str, customer_id: str | None, customers: dict[str, dict[str, Any]]) -> bool:
+    """Whether the default guardrails stop the message before the bot (as in the product)."""
+    attributes = customers.get(customer_id or "", {})
+    return guardrails_decide(default_policy(), text, attributes, today=TODAY) is not None
+
+
 def load_queries(path: Path) -> tuple[list[Query], list[Query], list[Query]]:
     """(answerable, out_of_scope, needs_person): the two hand-off kinds retrieval must stop.
 
     The other hand-offs (pricing, cancellation, VIP, frustration, safety, human requests) are
-    stopped by the guardrails before retrieval, so they are not scored here.
+    stopped by the guardrails before retrieval, so they are not scored here. ``guarded`` says
+    whether the guardrails stop a message (with its customer's attributes, from
+    customers.jsonl beside the file) before the bot: the bot learns no negative from those.
     """
+    customers: dict[str, dict[str, Any]] = {}
+    customers_file = path.with_name("customers.jsonl")
+    if customers_file.exists():
+        customers = {c.id: c.attributes for c in load_customers(customers_file)}
     answerable: list[Query] = []
     oos: list[Query] = []
     needs_person: list[Query] = []
@@ -87,15 +135,21 @@ def load_queries(path: Path) -> tuple[list[Query], list[Query], list[Query]]:
             continue
         row = json.loads(line)
         expected = row["expected"]
+        guarded = _guarded(row["text"], row.get("customer_id"), customers)
         if expected["action"] == "answer":
             answerable.append(
-                Query(row["id"], row["text"], row["language"], expected["article_id"])
+                Query(
+                    row["id"],
+                    row["text"],
+                    row["language"],
+                    expected["article_id"],
+                    guarded=guarded,
+                )
             )
-        elif expected.get("reason") == "out_of_scope":
-            oos.append(Query(row["id"], row["text"], row["language"], None, "out_of_scope"))
-        elif expected.get("reason") == "needs_person":
-            needs_person.append(
-                Query(row["id"], row["text"], row["language"], None, "needs_person")
+        elif expected.get("reason") in ("out_of_scope", "needs_person"):
+            target = oos if expected["reason"] == "out_of_scope" else needs_person
+            target.append(
+                Query(row["id"], row["text"], row["language"], None, expected["reason"], guarded)
             )
     return answerable, oos, needs_person
 
@@ -413,6 +467,341 @@ def example_folds(
     return results
 
 
+def dev_folds(path: Path, queries: Sequence[Query], folds: int) -> list[int]:
+    """Each query's fold: the partition ``frontdesk eval --folds`` makes of the whole file
+    (:func:`frontdesk.evaluation.run.plan_folds`, stratified by language, seeded)."""
+    messages = load_messages(path)
+    fold_of = {
+        messages[i].id: fold
+        for fold, positions in enumerate(plan_folds(messages, folds))
+        for i in positions
+    }
+    return [fold_of[q.id] for q in queries]
+
+
+def learned_search(
+    articles: Sequence[Any],
+    embedders: Sequence[Embedder],
+    queries: Sequence[Query],
+    vectors: dict[str, np.ndarray[Any, Any]],
+    learn: Sequence[int],
+    test: Sequence[int],
+    fusion: Fusion,
+    *,
+    negatives: bool = True,
+) -> dict[int, list[Any]]:
+    """Search ``test`` in an index that learnt ``learn`` as the product does from handled
+    conversations: an answerable message is an example question of its article (the agent
+    sent the link); an out-of-scope or needs_person one that no guardrail stops is a
+    negative example (the bot had its turn, a person handled it without an article)."""
+    index = KnowledgeIndex([e for e in embedders if e.name != "e5q"])
+    index.add_articles(articles)
+    for i in learn:
+        query = queries[i]
+        if query.article_id:
+            index.add_example(query.article_id, query.text, query.language)
+        elif negatives and not query.guarded:
+            index.add_negative(query.text, query.language)
+    return {
+        i: index.search(
+            queries[i].text,
+            queries[i].language,
+            5,
+            fusion=fusion,
+            query_vectors={name: v[i] for name, v in vectors.items()},
+        )
+        for i in test
+    }
+
+
+def learned_folds(
+    articles: Sequence[Any],
+    embedders: Sequence[Embedder],
+    queries: Sequence[Query],
+    vectors: dict[str, np.ndarray[Any, Any]],
+    fold_of: Sequence[int],
+    fusion: Fusion,
+    *,
+    negatives: bool = True,
+) -> list[list[Any]]:
+    """Each message searched in an index that learnt the other folds' messages."""
+    results: list[list[Any]] = [[] for _ in queries]
+    for fold in sorted(set(fold_of)):
+        test = [i for i, f in enumerate(fold_of) if f == fold]
+        learn = [i for i, f in enumerate(fold_of) if f != fold]
+        found = learned_search(
+            articles, embedders, queries, vectors, learn, test, fusion, negatives=negatives
+        )
+        for i, hits in found.items():
+            results[i] = hits
+    return results
+
+
+def grouped_oof(
+    rows: Sequence[dict[str, float]],
+    labels: Sequence[int],
+    row_fold: Sequence[int],
+    names: Sequence[str],
+    l2: float,
+) -> np.ndarray[Any, Any]:
+    """Out-of-fold probabilities, the folds given per row (a message's rows stay together)."""
+    fold = np.array(row_fold)
+    oof = np.zeros(len(rows))
+    for f in sorted(set(row_fold)):
+        test = np.flatnonzero(fold == f)
+        train = np.flatnonzero(fold != f)
+        oof[test] = _fit_predict(rows, labels, train, test, names, l2)
+    return oof
+
+
+def regime_threshold(
+    probabilities: np.ndarray[Any, Any],
+    labels: Sequence[int],
+    regimes: Sequence[np.ndarray[Any, Any]],
+    precision: float,
+) -> float:
+    """The lowest threshold whose answers keep ``precision`` in every regime at once (with
+    and without learned history: one shipped model serves both); 1.0 if none does."""
+    y = np.array(labels)
+    for t in sorted(set(np.round(probabilities, 4))):
+        answered = probabilities >= t
+        if all(
+            (answered & regime).sum() >= 3 and float(y[answered & regime].mean()) >= precision
+            for regime in regimes
+        ):
+            return float(t)
+    return 1.0
+
+
+@dataclass
+class LearnedCalibration:
+    """The rows the calibration is fitted on: every message twice, searched without history
+    (``nolearn``) and with the other folds learnt (``learned``); and, for the nested figures,
+    each outer fold's training rows computed without that fold (inner k-fold)."""
+
+    queries: Sequence[Query]
+    fold_of: Sequence[int]
+    nolearn: list[dict[str, float]]
+    nolearn_labels: list[int]
+    learned: list[dict[str, float]]
+    learned_labels: list[int]
+    # outer fold -> (rows, labels, row_fold, is_learned) of the other folds
+    inner: dict[int, tuple[list[dict[str, float]], list[int], list[int], list[bool]]]
+    trainable: Sequence[bool]  # the messages the calibration is fitted on
+
+    def union(self) -> tuple[list[dict[str, float]], list[int], list[int], list[bool]]:
+        keep = [i for i, t in enumerate(self.trainable) if t]
+        return (
+            [self.nolearn[i] for i in keep] + [self.learned[i] for i in keep],
+            [self.nolearn_labels[i] for i in keep] + [self.learned_labels[i] for i in keep],
+            [self.fold_of[i] for i in keep] * 2,
+            [False] * len(keep) + [True] * len(keep),
+        )
+
+    def fit(
+        self, names: Sequence[str], l2: float, precision: float, notes: dict[str, Any]
+    ) -> Confidence:
+        rows, labels, row_fold, learned = self.union()
+        oof = grouped_oof(rows, labels, row_fold, names, l2)
+        regimes = [np.array(learned), ~np.array(learned)]
+        threshold = regime_threshold(oof, labels, regimes, precision)
+        return Confidence.fit(
+            rows, labels, threshold=threshold, l2=l2, notes=notes, feature_names=names
+        )
+
+    def nested(self, names: Sequence[str], l2: float, precision: float) -> dict[str, Any]:
+        """Figures with nothing learnt from the scored message: for each outer fold, the model
+        and threshold come from the other folds' rows, whose learned features were computed
+        without the outer fold; then the outer fold is scored with and without history."""
+        n = len(self.queries)
+        answered = {"learned": np.zeros(n, dtype=bool), "nolearn": np.zeros(n, dtype=bool)}
+        thresholds = []
+        for fold, (rows, labels, row_fold, learned) in sorted(self.inner.items()):
+            oof = grouped_oof(rows, labels, row_fold, names, l2)
+            regimes = [np.array(learned), ~np.array(learned)]
+            threshold = regime_threshold(oof, labels, regimes, precision)
+            thresholds.append(threshold)
+            test = np.array([i for i in range(n) if self.fold_of[i] == fold])
+            everything = list(range(len(rows)))
+            for name, scored in (("learned", self.learned), ("nolearn", self.nolearn)):
+                model_rows = [*rows, *[scored[i] for i in test]]
+                probabilities = _fit_predict(
+                    model_rows,
+                    [*labels, *([0] * len(test))],
+                    np.array(everything),
+                    np.arange(len(rows), len(model_rows)),
+                    names,
+                    l2,
+                )
+                answered[name][test] = probabilities >= threshold
+        return {
+            "learned": answer_figures(answered["learned"], self.learned_labels, self.queries),
+            "nolearn": answer_figures(answered["nolearn"], self.nolearn_labels, self.queries),
+            "thresholds": [round(t, 4) for t in thresholds],
+        }
+
+
+def _predict(
+    train_rows: Sequence[dict[str, float]],
+    train_labels: Sequence[int],
+    rows: Sequence[dict[str, float]],
+    names: Sequence[str],
+    l2: float,
+) -> np.ndarray[Any, Any]:
+    every = [*train_rows, *rows]
+    return _fit_predict(
+        every,
+        [*train_labels, *([0] * len(rows))],
+        np.arange(len(train_rows)),
+        np.arange(len(train_rows), len(every)),
+        names,
+        l2,
+    )
+
+
+def history_thresholds(
+    cal: LearnedCalibration,
+    names: Sequence[str],
+    l2: float,
+    precision: float,
+    exclude: int | None = None,
+) -> tuple[float, float]:
+    """(threshold, learned_threshold) of the model fitted on the messages searched without
+    history: each the lowest keeping ``precision`` on out-of-fold probabilities (the model
+    fitted on the other folds' rows without history), the first on the rows without history,
+    the second on the rows with the other folds learnt. ``exclude``: an outer fold left out
+    entirely (its learned rows then come from ``cal.inner``, computed without it)."""
+    folds = [f for f in sorted(set(cal.fold_of)) if f != exclude]
+    keep = [i for i, t in enumerate(cal.trainable) if t and cal.fold_of[i] != exclude]
+    oof_plain: list[float] = []
+    plain_labels: list[int] = []
+    oof_learned: list[float] = []
+    learned_labels: list[int] = []
+    if exclude is not None:
+        inner_rows, inner_labels, inner_fold, inner_learned = cal.inner[exclude]
+    for fold in folds:
+        train = [i for i in keep if cal.fold_of[i] != fold]
+        test = [i for i in keep if cal.fold_of[i] == fold]
+        train_rows = [cal.nolearn[i] for i in train]
+        train_labels = [cal.nolearn_labels[i] for i in train]
+        oof_plain += list(
+            _predict(train_rows, train_labels, [cal.nolearn[i] for i in test], names, l2)
+        )
+        plain_labels += [cal.nolearn_labels[i] for i in test]
+        if exclude is None:
+            learned_rows = [cal.learned[i] for i in test]
+            labels = [cal.learned_labels[i] for i in test]
+        else:
+            chosen = [
+                j
+                for j, (f, is_learned) in enumerate(zip(inner_fold, inner_learned, strict=True))
+                if f == fold and is_learned
+            ]
+            learned_rows = [inner_rows[j] for j in chosen]
+            labels = [inner_labels[j] for j in chosen]
+        oof_learned += list(_predict(train_rows, train_labels, learned_rows, names, l2))
+        learned_labels += labels
+    return (
+        choose_threshold(np.array(oof_plain), plain_labels, precision),
+        choose_threshold(np.array(oof_learned), learned_labels, precision),
+    )
+
+
+def history_fit(
+    cal: LearnedCalibration,
+    names: Sequence[str],
+    l2: float,
+    precision: float,
+    notes: dict[str, Any],
+) -> Confidence:
+    """The shipped calibration: the model on the rows without history, two thresholds."""
+    keep = [i for i, t in enumerate(cal.trainable) if t]
+    threshold, learned_threshold = history_thresholds(cal, names, l2, precision)
+    model = Confidence.fit(
+        [cal.nolearn[i] for i in keep],
+        [cal.nolearn_labels[i] for i in keep],
+        threshold=threshold,
+        l2=l2,
+        notes=notes,
+        feature_names=names,
+    )
+    model.learned_threshold = learned_threshold
+    return model
+
+
+def history_nested(
+    cal: LearnedCalibration, names: Sequence[str], l2: float, precision: float
+) -> dict[str, Any]:
+    """:func:`history_fit` with nothing learnt from the scored message: for each outer fold
+    the model and both thresholds come from the other folds (their learned rows computed
+    without the outer fold), then the outer fold is scored with and without history."""
+    n = len(cal.queries)
+    answered = {"learned": np.zeros(n, dtype=bool), "nolearn": np.zeros(n, dtype=bool)}
+    thresholds = []
+    for fold in sorted(set(cal.fold_of)):
+        threshold, learned_threshold = history_thresholds(cal, names, l2, precision, fold)
+        thresholds.append((round(threshold, 4), round(learned_threshold, 4)))
+        train = [i for i in range(n) if cal.trainable[i] and cal.fold_of[i] != fold]
+        test = [i for i in range(n) if cal.fold_of[i] == fold]
+        train_rows = [cal.nolearn[i] for i in train]
+        train_labels = [cal.nolearn_labels[i] for i in train]
+        for regime, rows, cut in (
+            ("learned", cal.learned, learned_threshold),
+            ("nolearn", cal.nolearn, threshold),
+        ):
+            probabilities = _predict(train_rows, train_labels, [rows[i] for i in test], names, l2)
+            answered[regime][np.array(test)] = probabilities >= cut
+    return {
+        "learned": answer_figures(answered["learned"], cal.learned_labels, cal.queries),
+        "nolearn": answer_figures(answered["nolearn"], cal.nolearn_labels, cal.queries),
+        "thresholds": thresholds,
+    }
+
+
+def learned_calibration(
+    articles: Sequence[Any],
+    embedders: Sequence[Embedder],
+    queries: Sequence[Query],
+    vectors: dict[str, np.ndarray[Any, Any]],
+    fold_of: Sequence[int],
+    nolearn_results: Sequence[Sequence[Any]],
+    fusion: Fusion,
+    trainable: np.ndarray[Any, Any],
+) -> LearnedCalibration:
+    learned_results = learned_folds(articles, embedders, queries, vectors, fold_of, fusion)
+    nolearn = [features(h) for h in nolearn_results]
+    nolearn_labels = labels_for(queries, nolearn_results)
+    inner: dict[int, tuple[list[dict[str, float]], list[int], list[int], list[bool]]] = {}
+    folds = sorted(set(fold_of))
+    for outer in folds:
+        rows: list[dict[str, float]] = []
+        labels: list[int] = []
+        row_fold: list[int] = []
+        learned: list[bool] = []
+        for fold in folds:
+            if fold == outer:
+                continue
+            test = [i for i, f in enumerate(fold_of) if f == fold and trainable[i]]
+            learn = [i for i, f in enumerate(fold_of) if f not in (fold, outer)]
+            found = learned_search(articles, embedders, queries, vectors, learn, test, fusion)
+            for i in test:
+                rows += [features(found[i]), nolearn[i]]
+                labels += [labels_for([queries[i]], [found[i]])[0], nolearn_labels[i]]
+                row_fold += [fold, fold]
+                learned += [True, False]
+        inner[outer] = (rows, labels, row_fold, learned)
+    return LearnedCalibration(
+        queries=queries,
+        fold_of=fold_of,
+        nolearn=nolearn,
+        nolearn_labels=nolearn_labels,
+        learned=[features(h) for h in learned_results],
+        learned_labels=labels_for(queries, learned_results),
+        inner=inner,
+        trainable=[bool(t) for t in trainable],
+    )
+
+
 def labels_for(queries: Sequence[Query], results: Sequence[Sequence[Any]]) -> list[int]:
     """Answerable → 1 when the top hit is right; out of scope and needs_person → 0."""
     return [
@@ -515,6 +904,55 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "confidence": confidence_row(results),
             }
         )
+
+    # What the product learns from handled conversations (the eval's --folds partition):
+    # every message searched without history and with the other folds learnt, examples and
+    # negatives; the calibration is fitted on both (one model serves a new workspace and one
+    # with history), its threshold the lowest keeping the precision in both regimes.
+    fold_of = dev_folds(args.data / "dev.jsonl", queries, args.folds)
+    calibration = learned_calibration(
+        articles, embedders, queries, vectors, fold_of, default_results, Fusion(), trainable
+    )
+    learned_results = learned_folds(articles, embedders, queries, vectors, fold_of, Fusion())
+    rows.append(
+        {
+            "configuration": "default + learned from other folds (examples, negatives)",
+            **summarize(queries, learned_results),
+            "confidence": confidence_row(learned_results),
+        }
+    )
+    learned_ablation = []
+    for name, feature_set in LEARNED_SETS.items():
+        nested = calibration.nested(feature_set, L2, args.precision)
+        model = calibration.fit(feature_set, L2, args.precision, {})
+        learned_ablation.append(
+            {
+                "features": name,
+                "nested": {
+                    regime: {k: v for k, v in nested[regime].items() if k != "by_language"}
+                    | {
+                        "coverage_by_language": {
+                            lang: f["answer_coverage"]
+                            for lang, f in nested[regime]["by_language"].items()
+                        }
+                    }
+                    for regime in ("learned", "nolearn")
+                },
+                "nested_thresholds": nested["thresholds"],
+                "threshold": round(model.threshold, 4),
+                "in_sample": {
+                    regime: answer_figures(
+                        np.array([model.probability(h) >= model.threshold for h in results]),
+                        labels_for(queries, results),
+                        queries,
+                    )
+                    for regime, results in (
+                        ("learned", learned_results),
+                        ("nolearn", default_results),
+                    )
+                },
+            }
+        )
     for embedder in embedders:
         if isinstance(embedder, CachedEmbedder):
             embedder.save()
@@ -558,12 +996,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     )
 
-    # The shipped model: fitted on all of dev; its threshold chosen on its out-of-fold
-    # probabilities (the figures above are the nested ones, which never saw the scored message).
+    # The shipped model: fitted on all of dev searched without history; its threshold chosen on
+    # its out-of-fold probabilities (the figures above are the nested ones, which never saw the
+    # scored message). A second threshold for a workspace with learned example questions (they
+    # take part in the fused score and shift the probabilities): the same rule, on the
+    # out-of-fold probabilities of the dev messages searched with the other folds learnt.
     fit_rows = [r for r, t in zip(feature_rows, trainable, strict=True) if t]
     fit_labels = [y for y, t in zip(labels, trainable, strict=True) if t]
     oof = cross_validated(fit_rows, fit_labels, args.folds, SEED)
     threshold = choose_threshold(oof, fit_labels, args.precision)
+    _, learned_threshold = history_thresholds(calibration, FEATURES, L2, args.precision)
+    nested = history_nested(calibration, FEATURES, L2, args.precision)
     fitted = Confidence.fit(
         fit_rows,
         fit_labels,
@@ -573,18 +1016,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fitted_on": "helios dev.jsonl: answerable (label: top-1 right) + out_of_scope (label 0)"
             + ("" if args.no_needs_person_training else " + needs_person (label 0)"),
             "threshold_rule": f"lowest with answer precision >= {args.precision} on {args.folds}-fold out-of-fold probabilities",
+            "learned_threshold_rule": f"the same, on the dev messages searched with the other {args.folds - 1} of {args.folds} folds learnt (the partition of frontdesk eval --folds; answerable ones as example questions, out_of_scope and needs_person ones no guardrail stops as negatives)",
             "l2": L2,
             "fitted_at": dt.datetime.now(dt.UTC).date().isoformat(),
             "nested_cross_validated": {k: v for k, v in cv.items() if k != "by_language"},
+            "nested_cross_validated_with_history": {
+                regime: {k: v for k, v in nested[regime].items() if k != "by_language"}
+                for regime in ("learned", "nolearn")
+            },
             "command": command,
         },
     )
+    fitted.learned_threshold = learned_threshold
     if args.fit:
         PARAMS_PATH.write_text(fitted.to_json(), encoding="utf-8")
         console.print(f"wrote {PARAMS_PATH.relative_to(ROOT)}")
     shipped = Confidence.load() if PARAMS_PATH.exists() else fitted
     shipped_probs = np.array([shipped.probability(h) for h in default_results])
     in_sample = answer_figures(shipped_probs >= shipped.threshold, labels, queries)
+    learned_probs = np.array([shipped.probability(h) for h in learned_results])
+    in_sample_learned = answer_figures(
+        learned_probs >= (shipped.learned_threshold or shipped.threshold),
+        labels_for(queries, learned_results),
+        queries,
+    )
 
     # Latency: the real path, query embedding by both models included (models already loaded).
     live = KnowledgeIndex([E5Embedder(), UseEmbedder()])
@@ -599,6 +1054,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     live.upsert_article(changed)
     update_ms = (time.perf_counter() - t0) * 1000
+    # with the whole dev file learnt (what --learn dev.jsonl gives the unseen split)
+    for query in queries:
+        if query.article_id:
+            live.add_example(query.article_id, query.text, query.language)
+        elif not query.guarded:
+            live.add_negative(query.text, query.language)
+    t0 = time.perf_counter()
+    live.search("hello", "en", 5)  # the first search after a change fits the answerable model
+    refit_ms = (time.perf_counter() - t0) * 1000
+    learned_latencies = []
+    for query in queries:
+        t0 = time.perf_counter()
+        hits = live.search(query.text, query.language, 5)
+        shipped.is_confident(hits)
+        learned_latencies.append((time.perf_counter() - t0) * 1000)
 
     report = {
         "command": command,
@@ -614,10 +1084,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "confidence_nested_cv": cv,
         "confidence_feature_ablation": feature_ablation,
         "confidence_shipped_in_sample": {**in_sample, "threshold": round(shipped.threshold, 4)},
+        "confidence_shipped_in_sample_learned": {
+            **in_sample_learned,
+            "learned_threshold": shipped.learned_threshold,
+        },
+        "confidence_nested_learned": nested,
+        "learned_feature_sets": learned_ablation,
         "latency_ms": {
             "p50": round(statistics.median(latencies), 1),
             "p95": round(float(np.percentile(latencies, 95)), 1),
             "reindex_one_article": round(update_ms, 1),
+            "p50_with_history": round(statistics.median(learned_latencies), 1),
+            "p95_with_history": round(float(np.percentile(learned_latencies, 95)), 1),
+            "first_search_after_learning": round(refit_ms, 1),
         },
         "ablation": rows,
         "seconds": round(time.perf_counter() - started, 1),
@@ -685,10 +1164,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             fmt(row["needs_person_false_answer_rate"]),
         )
     console.print(ablation)
+    learned_table = Table(
+        title=f"Learned from the other folds ({args.folds}-fold, nested: model, threshold and "
+        "learned features never saw the scored message) / without history"
+    )
+    for column in ("features", "prec", "cover", "OOS ans", "NP ans", *LANGUAGES, "t"):
+        learned_table.add_column(column, justify="right")
+    for row in learned_ablation:
+        for regime in ("learned", "nolearn"):
+            figures = row["nested"][regime]
+            learned_table.add_row(
+                f"{row['features']} ({regime})",
+                fmt(figures["answer_precision_with_needs_person"]),
+                fmt(figures["answer_coverage"]),
+                fmt(figures["oos_false_answer_rate"]),
+                fmt(figures["needs_person_false_answer_rate"]),
+                *(fmt(figures["coverage_by_language"].get(lang)) for lang in LANGUAGES),
+                f"{row['threshold']:.2f}",
+            )
+    console.print(learned_table)
     console.print(f"confidence OOS AUROC (out-of-fold): {fmt(cv['oos_auroc'])}")
     console.print(
         f"confidence shipped ({PARAMS_PATH.name}, threshold {shipped.threshold:.4f}), in-sample: "
         f"{json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in in_sample.items() if k != 'by_language'})}"
+    )
+    console.print(
+        f"confidence shipped, in-sample with the other folds learnt: "
+        f"{json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in in_sample_learned.items() if k != 'by_language'})}"
     )
     console.print(
         f"latency ms: {json.dumps(report['latency_ms'])}; whole run {report['seconds']} s"

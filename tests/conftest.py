@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from frontdesk.config import Settings
-from frontdesk.runtime import Runtime
+from frontdesk.runtime import Runtime, install
 from frontdesk.store.migrate import upgrade
 from frontdesk.store.models import Base
 from frontdesk.web.app import create_app
@@ -127,6 +127,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     rt = Runtime.build(settings, migrate=False)
     rt.jobs.huey.immediate = True  # jobs run inline in tests unless a test starts a consumer
+    install(rt)  # what the jobs reach through runtime.current(); close() uninstalls it
     yield rt
     rt.close()
 

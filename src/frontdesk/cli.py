@@ -58,33 +58,63 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _run_server(runtime, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+def _start_smtp(runtime, smtp_port: int | None):  # type: ignore[no-untyped-def]
+    """The SMTP listener on 127.0.0.1:smtp_port (None: no listener)."""
+    if smtp_port is None:
+        return None
+    from frontdesk.channels.email.listener import MailListener
+
+    try:
+        listener = MailListener(runtime, smtp_port)
+        listener.start()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise _fail(f"cannot listen for SMTP on 127.0.0.1:{smtp_port}: {exc}") from None
+    return listener
+
+
+def _run_server(runtime, host: str, port: int, listener=None) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from frontdesk.web.app import create_app
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]note:[/yellow] listening on {host}; put HTTPS in front of it.")
-    uvicorn.run(
-        create_app(runtime),
-        host=host,
-        port=port,
-        log_level="info",
-        ws_ping_interval=20,
-        proxy_headers=False,
-    )
+    try:
+        uvicorn.run(
+            create_app(runtime),
+            host=host,
+            port=port,
+            log_level="info",
+            ws_ping_interval=20,
+            proxy_headers=False,
+        )
+    finally:
+        if listener is not None:
+            listener.stop()
 
 
 HostOpt = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOpt = Annotated[int, typer.Option(help="Port to listen on.")]
+SmtpPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Also receive support email: an SMTP listener on 127.0.0.1:SMTP_PORT (see "
+        "docs/email.md).",
+        min=1,
+        max=65535,
+    ),
+]
 
 
 @app.command()
-def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, smtp_port: SmtpPortOpt = None) -> None:
     """Run the web server (API, inbox, widget). Applies database migrations first."""
     runtime = _runtime()
+    listener = _start_smtp(runtime, smtp_port)
     console.print(f"Frontdesk on http://{host}:{port}  (inbox: /login, API docs: /docs)")
-    _run_server(runtime, host, port)
+    if listener is not None:
+        console.print(f"SMTP listener on 127.0.0.1:{smtp_port}")
+    _run_server(runtime, host, port, listener)
 
 
 @app.command()
@@ -125,6 +155,7 @@ def demo(
     site_port: Annotated[
         int, typer.Option(help="Port of the demo company website (another origin) with the widget.")
     ] = 8001,
+    smtp_port: SmtpPortOpt = None,
 ) -> None:
     """Start Frontdesk with a demo workspace: agents, teams, sample conversations and a demo
     website with the chat widget on another origin."""
@@ -137,6 +168,7 @@ def demo(
         info = seed_demo(session, base_url=base, site_origin=site)
     warm_knowledge_index(runtime, info.workspace_id)
     start_demo_site(host, site_port, base_url=base, workspace_slug=info.workspace_slug)
+    listener = _start_smtp(runtime, smtp_port)
     console.rule("[bold]Frontdesk demo")
     if info.kb is not None:
         console.print(
@@ -152,8 +184,11 @@ def demo(
     console.print(f"Help center:   {base}/help/{info.workspace_slug}")
     console.print(f"API docs:      {base}/docs")
     console.print(f"API token:     {info.api_token}", soft_wrap=True)
+    if listener is not None:
+        console.print(f"Support email: {info.support_address}", markup=False)
+        console.print(f"SMTP listener: 127.0.0.1:{smtp_port}  (send mail there)", markup=False)
     console.rule()
-    _run_server(runtime, host, port)
+    _run_server(runtime, host, port, listener)
 
 
 @workspace_app.command("create")
@@ -478,6 +513,13 @@ def eval_command(
     details: Annotated[
         Path | None, typer.Option(help="Also write each query's outcome to this JSON-lines file.")
     ] = None,
+    folds: Annotated[
+        int | None,
+        typer.Option(
+            help="K-fold over the queries: each fold, in a fresh workspace, learns from the "
+            "other folds' messages and scores its own (not with --learn)."
+        ),
+    ] = None,
 ) -> None:
     """Score the bot and the routing on labelled messages: a fresh workspace gets the
     knowledge base, customers and teams, then every query goes through the product as a live
@@ -508,7 +550,7 @@ def eval_command(
     settings = get_settings()
     _setup_logging(settings)
     try:
-        data = load_data(kb, customers, teams, queries, learn)
+        data = load_data(kb, customers, teams, queries, learn, folds=folds)
     except DataError as exc:
         raise _fail(exc.message) from None
     outcomes: list[Outcome] = []
@@ -561,8 +603,9 @@ def eval_command(
     console.print(
         f"{counts['answered']} answered ({counts['answered_right']} with the labelled article), "
         f"{counts['declined']} declined, {counts['handed_off']} handed off; "
-        f"{result['meta']['learned']} past conversations learned; "
-        f"{result['meta']['seconds']:.0f} s.",
+        f"{result['meta']['learned']} past conversations learned"
+        + (f" over {result['folds']} folds" if result.get("folds") else "")
+        + f"; {result['meta']['seconds']:.0f} s.",
         markup=False,
     )
 
@@ -719,6 +762,114 @@ def router_train(workspace: WorkspaceOpt) -> None:
         )
     for kind, why in result.skipped.items():
         console.print(f"  {kind}: not trained ({why})", markup=False)
+
+
+# ----- inbound email --------------------------------------------------------------------------
+
+mail_app = typer.Typer(
+    help="Inbound email: the failed-mail list, reprocessing, IMAP polling.", no_args_is_help=True
+)
+app.add_typer(mail_app, name="mail")
+
+
+def _inline_runtime(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    """A runtime whose jobs run in this process, at once (this command is the worker)."""
+    from frontdesk.runtime import install
+
+    runtime = _runtime(settings)
+    runtime.jobs.huey.immediate = True
+    install(runtime)
+    return runtime
+
+
+@mail_app.command("failed")
+def mail_failed(
+    workspace: Annotated[str | None, typer.Option(help="Only this workspace (slug).")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 100,
+) -> None:
+    """List inbound emails that could not be processed (newest first), with the reason."""
+    from frontdesk.accounts.actions import access_workspace
+    from frontdesk.channels.email.ingest import FAILED, list_mails
+    from frontdesk.errors import FrontdeskError
+
+    runtime = _runtime()
+    lines: list[str] = []
+    try:
+        with runtime.db.read() as session:
+            ws_id = access_workspace(session, workspace).id if workspace else None
+            rows = list_mails(session, workspace_id=ws_id, statuses=(FAILED,), limit=limit)
+            for mail in rows:
+                lines += [
+                    f"mail {mail.id}  received {mail.received_at:%Y-%m-%d %H:%M} UTC  "
+                    f"via {mail.source}  workspace {mail.workspace_id or '-'}  "
+                    f"tries {mail.attempts}  {mail.size} bytes",
+                    f"  from:    {mail.envelope_from or '-'}  to: "
+                    f"{', '.join(mail.envelope_to or []) or '-'}",
+                    f"  subject: {mail.subject or '-'}",
+                    f"  reason:  {mail.reason or '-'}",
+                ]
+    except FrontdeskError as exc:
+        raise _fail(exc.message) from None
+    if not rows:
+        console.print("No failed inbound mail.")
+        return
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{len(rows)} failed. Process one again with: frontdesk mail reprocess ID")
+
+
+@mail_app.command("reprocess")
+def mail_reprocess(mail_id: int) -> None:
+    """Process a failed inbound email again, now, and say how it went."""
+    from frontdesk.channels.email.ingest import FAILED, access_mail, process_mail, reprocess
+    from frontdesk.errors import FrontdeskError
+
+    runtime = _inline_runtime()
+    try:
+        with runtime.db.write() as session:
+            reprocess(session, mail_id, enqueue=False)
+    except FrontdeskError as exc:
+        raise _fail(exc.message) from None
+    process_mail(runtime, mail_id)
+    with runtime.db.read() as session:
+        mail = access_mail(session, mail_id)
+        status, reason = mail.status, mail.reason
+        conversation_id, message_id = mail.conversation_id, mail.message_id
+    if status == FAILED:
+        raise _fail(f"inbound mail {mail_id} failed again: {reason}")
+    if status in ("stored", "duplicate"):
+        console.print(
+            f"Inbound mail {mail_id}: {status}, message {message_id} in conversation "
+            f"{conversation_id}.",
+            markup=False,
+        )
+    else:
+        console.print(f"Inbound mail {mail_id}: {status} ({reason}).", markup=False)
+
+
+@mail_app.command("poll")
+def mail_poll(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="The mailbox, imap[s]://user:pass@host:port/INBOX (default: FRONTDESK_IMAP_URL)."
+        ),
+    ] = None,
+) -> None:
+    """Fetch the IMAP mailbox's unseen mail now and process it (the periodic job does the
+    same every FRONTDESK_IMAP_POLL_SECONDS)."""
+    from frontdesk.channels.email.imap import ImapError, poll_mailbox
+
+    runtime = _inline_runtime()
+    if not (url or runtime.settings.imap_url):
+        raise _fail("no mailbox: set FRONTDESK_IMAP_URL or pass --url imap://user:pass@host/INBOX.")
+    try:
+        result = poll_mailbox(runtime, url=url)
+    except (ImapError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(result.summary(), markup=False)
+    if result.errors:
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,25 @@ class Settings(BaseSettings):
     rate_widget_sessions_per_hour: int = Field(
         default=30, description="New anonymous widget visitors per IP address an hour."
     )
+    rate_widget_email_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="Email addresses a chat visitor may leave an hour (the waterfall's 'we will "
+        "reply by email'): each one sends a confirmation email.",
+    )
+    rate_form_per_hour: int = Field(
+        default=10,
+        ge=1,
+        description="Web-form tickets (/form/SLUG) one IP address may send an hour; more get a "
+        "429 page.",
+    )
+    attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        description="Largest attachment kept (email or web form), in bytes. A larger web-form "
+        "file is refused with a clear message; a larger email attachment is dropped and listed "
+        "with the message.",
+    )
     job_workers: int = Field(
         default=2, description="Worker threads of the in-process job consumer (no Redis)."
     )
@@ -116,6 +135,49 @@ class Settings(BaseSettings):
     )
     mail_timeout_seconds: float = Field(
         default=30.0, description="How long one SMTP conversation with the relay may take."
+    )
+    mail_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        description="Largest inbound email (bytes, as sent) the SMTP listener and the IMAP "
+        "poller accept; a larger one is refused at the SMTP DATA step with 552.",
+    )
+    mail_process_max_attempts: int = Field(
+        default=5,
+        description="Times an inbound email is taken up for processing before it is marked "
+        "failed (a worker that stopped mid-way each time); `frontdesk mail reprocess` resets it.",
+    )
+    imap_url: str = Field(
+        default="",
+        description="A mailbox to poll for inbound email, imap://user:pass@host:port/INBOX or "
+        "imaps://... Empty: no polling (the SMTP listener, `serve --smtp-port`, is the other way "
+        "in).",
+    )
+    imap_poll_seconds: int = Field(
+        default=60,
+        ge=5,
+        description="How often the IMAP mailbox is polled, in seconds (when imap_url is set).",
+    )
+    csat_enabled: bool = Field(
+        default=True,
+        description="Ask the customer for a 1-5 rating after each resolution (by the bot or a "
+        "person): a card in the chat widget, or an email with one-click links.",
+    )
+    csat_cooldown_days: int = Field(
+        default=7,
+        ge=0,
+        description="No new survey for a customer who answered one in the last this many days.",
+    )
+    csat_reresolve_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="A conversation resolved again within this many minutes of its last survey "
+        "(reopened and resolved again) gets no new one.",
+    )
+    csat_link_days: int = Field(
+        default=30,
+        ge=1,
+        description="How long a survey can be answered: its email links and its card in the "
+        "widget expire after this many days.",
     )
     knowledge_models: str = Field(
         default="e5,use",

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +26,8 @@ from frontdesk.accounts.actions import (
     update_agent,
     update_workspace,
 )
+from frontdesk.automation.macros import do_create_macro, list_macros
+from frontdesk.automation.sla import do_create_policy, list_policies, save_business_hours
 from frontdesk.conversations.actions import (
     do_add_note,
     do_assign,
@@ -49,6 +51,7 @@ DEMO_SLUG = "northwind-demo"
 DEMO_KB = Path(__file__).with_name("demo_kb")
 ADMIN_EMAIL = "admin@northwind.example"
 AGENT_EMAIL = "lena@northwind.example"
+SUPPORT_ADDRESS = "support@northwind-demo.example"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class DemoInfo:
     api_token: str
     workspace_id: int = 0
     kb: ImportReport | None = None  # what this start imported into the knowledge base, if any
+    support_address: str = ""  # where the demo workspace receives email
 
 
 TEAMS = [
@@ -148,15 +152,130 @@ def seed_demo(session: Session, *, base_url: str, site_origin: str) -> DemoInfo:
                 members[slug].append(agent.id)
         for slug, team in teams.items():
             set_team_members(session, team, members[slug])
+        seed_sla(session, workspace)  # before the conversations: they get their clocks
         _seed_conversations(session, workspace, teams)
+    elif not list_policies(session, workspace.id):
+        seed_sla(session, workspace)
     kb = None
     if not list_articles(session, workspace.id):
         # the first start (or the first since the demo had a knowledge base)
         kb = seed_knowledge_base(session, workspace.id)
+    if not list_macros(session, workspace.id):
+        seed_macros(session, workspace.id)
     for agent in session.scalars(select(Agent).where(Agent.workspace_id == workspace.id)):
         set_password(session, agent, password)
     token, _ = create_api_token(session, workspace, "demo", created_by=None)
-    return DemoInfo(DEMO_SLUG, ADMIN_EMAIL, AGENT_EMAIL, password, token, workspace.id, kb)
+    support = seed_support_address(session, workspace.id)
+    return DemoInfo(DEMO_SLUG, ADMIN_EMAIL, AGENT_EMAIL, password, token, workspace.id, kb, support)
+
+
+def seed_support_address(session: Session, workspace_id: int) -> str:
+    """The demo workspace's support address (its default), created on the first start."""
+    from frontdesk.channels.email.support import create_support_address, list_support_addresses
+
+    addresses = list_support_addresses(session, workspace_id)
+    if not addresses:
+        return create_support_address(
+            session, workspace_id, SUPPORT_ADDRESS, name="Northwind Bikes Support"
+        ).address
+    return addresses[0].address
+
+
+# The demo's SLAs (F31): the chat hours of the help center's contact article, German public
+# holidays, and two policies: urgent conversations around the clock, the rest in those hours.
+DEMO_BUSINESS_HOURS: dict[str, Any] = {
+    "timezone": "Europe/Berlin",
+    "weekly": {
+        **{day: [["08:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+        "sat": [["09:00", "17:00"]],
+    },
+    "holidays": [
+        "2026-12-25",
+        "2026-12-26",
+        "2027-01-01",
+        "2027-03-26",
+        "2027-03-29",
+        "2027-05-01",
+        "2027-05-06",
+        "2027-05-17",
+        "2027-10-03",
+        "2027-12-25",
+        "2027-12-26",
+    ],
+}
+DEMO_SLA_POLICIES: tuple[dict[str, Any], ...] = (
+    {
+        "name": "Urgent: around the clock",
+        "priority": "urgent",
+        "first_response_minutes": 30,
+        "resolution_minutes": 4 * 60,
+        "business_hours": False,
+        "warn_at_percent": 75,
+    },
+    {
+        "name": "Everything else: business hours",
+        "first_response_minutes": 4 * 60,
+        "resolution_minutes": 2 * 12 * 60,  # two working days of 12 hours
+        "business_hours": True,
+        "warn_at_percent": 80,
+    },
+)
+
+
+def seed_sla(session: Session, workspace: Workspace) -> None:
+    save_business_hours(session, workspace, DEMO_BUSINESS_HOURS)
+    for values in DEMO_SLA_POLICIES:
+        do_create_policy(session, workspace.id, values)
+
+
+# Shared macros of the demo (F26): variables, a default, a Thai and a German variant, actions.
+DEMO_MACROS: list[dict[str, Any]] = [
+    {
+        "name": "Refund on its way",
+        "body": 'Hi {{ customer.first_name | default("there") }}, your refund'
+        "{% if customer.attributes.last_order is defined %} for order "
+        "{{ customer.attributes.last_order }}{% endif %} is on its way: you will see it on "
+        "your statement within 5 working days.\n\n{{ agent.first_name }}, {{ workspace.name }}",
+        "variants": {
+            "de": 'Hallo {{ customer.first_name | default("zusammen") }}, Ihre Erstattung ist '
+            "unterwegs: Sie sehen sie innerhalb von 5 Werktagen auf Ihrem Konto.\n\n"
+            "{{ agent.first_name }}, {{ workspace.name }}",
+            "th": 'สวัสดีคุณ {{ customer.first_name | default("ลูกค้า") }} เงินคืนของคุณกำลัง'
+            "ดำเนินการ และจะเข้าบัญชีภายใน 5 วันทำการ\n\n{{ agent.first_name }}, {{ workspace.name }}",
+        },
+        "actions": {"tags": ["refund"], "status": "resolved"},
+    },
+    {
+        "name": "Ask for the error code",
+        "body": 'Hi {{ customer.first_name | default("there") }}, could you tell me the error '
+        "code shown on the display (E01 to E09) and when it appears? Then I can help you "
+        "right away.",
+        "variants": {
+            "de": 'Hallo {{ customer.first_name | default("zusammen") }}, welcher Fehlercode '
+            "(E01 bis E09) steht im Display, und wann erscheint er? Dann kann ich sofort helfen.",
+        },
+        "actions": {"status": "pending", "tags": ["error-code"]},
+    },
+    {
+        "name": "Escalate to the workshop",
+        "body": "Thanks{% if customer.first_name is defined %} {{ customer.first_name }}"
+        "{% endif %}! I have passed this to our workshop team; they will get back to you in "
+        "this conversation.",
+        "actions": {"team": "workshop", "priority": "high"},
+    },
+]
+
+
+def seed_macros(session: Session, workspace_id: int) -> None:
+    for spec in DEMO_MACROS:
+        do_create_macro(
+            session,
+            workspace_id,
+            name=spec["name"],
+            body=spec["body"],
+            variants=spec.get("variants"),
+            actions=spec.get("actions"),
+        )
 
 
 def seed_knowledge_base(

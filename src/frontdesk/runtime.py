@@ -11,6 +11,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from frontdesk.automation import (  # noqa: F401  (register their event listeners)
+    sla,
+    surveys,
+)
+from frontdesk.channels import waterfall  # noqa: F401  (registers its event listener)
+from frontdesk.channels.email import replies  # noqa: F401  (registers its event listener)
 from frontdesk.config import Settings
 from frontdesk.jobs.queue import JobQueue, build_huey
 from frontdesk.knowledge import learning  # noqa: F401  (registers its event listener)
@@ -61,8 +67,11 @@ class Runtime:
         return runtime
 
     def close(self) -> None:
+        global _current
         self.jobs.stop_consumer()
         self.db.dispose()
+        if _current is self:  # a closed runtime is nobody's current one (jobs would reopen it)
+            _current = None
 
 
 def is_fake_models(settings: Settings) -> bool:

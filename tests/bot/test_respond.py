@@ -182,7 +182,10 @@ def test_greek_question_answered_in_greek_and_yes_resolves(
     assert "τέσσερις" in message.body
 
     send_chat(runtime, bot, "Ναι", cid, intent="yes")
-    assert types(runtime, cid)[-3:] == ["bot_feedback", "bot_resolved", "status_changed"]
+    after = types(runtime, cid)
+    start = after.index("bot_feedback")
+    # (what other features do on a resolution, a satisfaction survey, may follow)
+    assert after[start : start + 3] == ["bot_feedback", "bot_resolved", "status_changed"]
     assert conversation(runtime, cid).status == "resolved"
 
 
@@ -280,7 +283,10 @@ def test_no_bot_without_published_articles(runtime: Runtime) -> None:
         ids = {"workspace": workspace.id, "customer": customer.id}
     cid = send_chat(runtime, ids, "How do I reset my app password?")
     # No bot: the conversation goes straight to routing (triage, as no rule matches).
-    assert types(runtime, cid) == ["conversation_created", "triaged", "routed"]
+    happened = types(runtime, cid)
+    assert not [t for t in happened if t.startswith("bot_") or t == "handed_off"]
+    assert happened[0] == "conversation_created"
+    assert happened.index("triaged") < happened.index("routed")
 
 
 def test_an_agent_resolving_with_a_link_teaches_the_bot(

@@ -13,9 +13,18 @@ from typer.testing import CliRunner
 
 from frontdesk.cli import app
 from frontdesk.config import get_settings
+from frontdesk.evaluation.helios import Expected, LabelledMessage
+from frontdesk.evaluation.run import plan_folds
 from frontdesk.evaluation.scoring import FIGURES
 from frontdesk.store.database import Database
-from frontdesk.store.models import Conversation, Customer, KbExample, Team, Workspace
+from frontdesk.store.models import (
+    Conversation,
+    Customer,
+    KbExample,
+    KbNegativeExample,
+    Team,
+    Workspace,
+)
 from tests.conftest import shared_data
 
 runner = CliRunner()
@@ -263,6 +272,12 @@ def test_eval_on_a_given_database_keeps_the_workspace(
         ).all()
         assert [(e.article_key, e.source) for e in examples] == [("reset-password", "learned")]
         assert examples[0].text == "I forgot my login password, help"
+        # the handoff the bot had decided on (no guardrail), which the team's agent answered
+        # without an article and resolved, became a negative example
+        handled = session.scalars(
+            select(KbNegativeExample).where(KbNegativeExample.workspace_id == workspace.id)
+        ).all()
+        assert [n.text for n in handled] == ["My invoice from May is wrong"]
         # the handoff to learn from went to its team
         shop_conversations = session.scalars(
             select(Conversation).where(
@@ -331,3 +346,125 @@ def test_eval_on_the_helios_benchmark(env: Path) -> None:
     for figures in report["by_language"].values():
         check_figures(figures)
     assert report["meta"]["kb"]["created"] == 46 and report["meta"]["kb"]["skipped"] == []
+
+
+# ----- k-fold ----------------------------------------------------------------------------------
+
+
+def messages(n: int, languages: tuple[str, ...] = ("en", "th", "de")) -> list[LabelledMessage]:
+    expected = Expected("answer", "reset-password", "tech_support", "normal", "answerable")
+    return [
+        LabelledMessage(
+            f"m{i}",
+            f"question {i}",
+            languages[i % len(languages)],
+            None,
+            "chat",
+            None,
+            expected,
+            "",
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(("n", "k"), [(10, 2), (17, 5), (119, 5), (5, 5)])
+def test_folds_partition_the_messages(n: int, k: int) -> None:
+    items = messages(n)
+    folds = plan_folds(items, k)
+    assert len(folds) == k
+    flat = [i for fold in folds for i in fold]
+    assert sorted(flat) == list(range(n))  # every message in exactly one fold
+    assert max(map(len, folds)) - min(map(len, folds)) <= 1
+    for fold in folds:
+        assert fold == sorted(fold)
+        # stratified: each language's share differs by one message at most between folds
+    for language in ("en", "th", "de"):
+        counts = [sum(1 for i in fold if items[i].language == language) for fold in folds]
+        assert max(counts) - min(counts) <= 1
+    assert plan_folds(items, k) == folds  # seeded: the same split every run
+    assert plan_folds(items, k, seed=99) != folds or n == k
+
+
+def test_folds_must_be_between_two_and_the_number_of_messages() -> None:
+    with pytest.raises(ValueError, match="k must be from 2"):
+        plan_folds(messages(3), 4)
+    with pytest.raises(ValueError, match="k must be from 2"):
+        plan_folds(messages(3), 1)
+
+
+def test_eval_folds_learn_only_from_the_other_folds(
+    env: Path, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{env / 'folds.db'}"
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", url)
+    get_settings.cache_clear()
+    details = env / "details.jsonl"
+    result = runner.invoke(app, args(files, "--folds", "2", "--json", "--details", str(details)))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    check_figures(report)
+    assert report["folds"] == 2 and report["queries"] == 5
+    runs = report["meta"]["folds"]
+    assert len(runs) == 2
+    all_ids = ["q1", "q2", "q3", "q4", "q5"]
+    scored = [i for run in runs for i in run["scored_ids"]]
+    assert sorted(scored) == all_ids  # each query scored once, by one fold
+    for run in runs:
+        # no message is learned and scored in the same fold; all the others are learned
+        assert not set(run["learned_ids"]) & set(run["scored_ids"])
+        assert sorted(run["learned_ids"] + run["scored_ids"]) == all_ids
+        assert run["learned"] == len(run["learned_ids"])
+    assert report["meta"]["learned"] == 5
+    lines = [json.loads(line) for line in details.read_text().splitlines()]
+    assert [line["id"] for line in lines] == all_ids  # the queries' order
+    by_fold = {i: n for n, run in enumerate(runs) for i in run["scored_ids"]}
+    assert all(line["fold"] == by_fold[line["id"]] for line in lines)
+
+    # Each fold is a workspace of its own that learned from the other fold's conversations.
+    db = Database(url)
+    with db.read() as session:
+        for run in runs:
+            workspace = session.scalar(select(Workspace).where(Workspace.slug == run["workspace"]))
+            assert workspace is not None
+            examples = {
+                e.text
+                for e in session.scalars(
+                    select(KbExample).where(KbExample.workspace_id == workspace.id)
+                )
+            }
+            texts = {
+                "q1": "How do I reset my password?",
+                "q2": "ลืมรหัสผ่าน ทำยังไงดี",
+                "q3": "Subject: my order\n\nHi, where is my order? Thanks, Emma",
+            }
+            learned_answers = {" ".join(texts[i].split()) for i in run["learned_ids"] if i in texts}
+            assert examples == learned_answers
+            learned_negatives = {
+                n.text
+                for n in session.scalars(
+                    select(KbNegativeExample).where(KbNegativeExample.workspace_id == workspace.id)
+                )
+            }
+            # no negatives: q4 asked for a person, and q5 (out of scope) comes from a VIP
+            # customer, whom the guardrails hand to a person before the bot has its turn
+            assert learned_negatives == set()
+    db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--folds", "1"), "--folds must be from 2 to the number of queries (5), not 1"),
+        (("--folds", "6"), "--folds must be from 2 to the number of queries (5), not 6"),
+        (("--folds", "2", "--learn", "LEARN"), "leave out --learn"),
+    ],
+)
+def test_bad_folds_are_a_clear_error(
+    env: Path, files: dict[str, Path], extra: tuple[str, ...], message: str
+) -> None:
+    extra = tuple(str(files["learn"]) if e == "LEARN" else e for e in extra)
+    result = runner.invoke(app, args(files, *extra))
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output

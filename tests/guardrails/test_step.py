@@ -64,10 +64,9 @@ def test_thai_pricing_question_from_a_vip(runtime: Runtime) -> None:
                 Message.conversation_id == conversation_id, Message.author_type == "bot"
             )
         ).all()
-    # F4: it says it is a bot, then that a person takes over
-    assert [m.body for m in bot] == [
-        f"{PHRASES['th']['intro']} {GUARDRAIL_PHRASES['th']['handoff']}"
-    ]
+    # F4: it says it is a bot, then that a person takes over (then, with nobody online, the
+    # waterfall says when someone will answer)
+    assert bot[0].body == f"{PHRASES['th']['intro']} {GUARDRAIL_PHRASES['th']['handoff']}"
 
 
 def test_cancellation_falls_back_to_sales(runtime: Runtime) -> None:

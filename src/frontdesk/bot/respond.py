@@ -90,7 +90,7 @@ class Query:
 def decide(hits: list[Hit], *, threshold: float | None = None) -> BotDecision:
     calibration = confidence()
     probability = calibration.probability(hits)
-    cut = calibration.threshold if threshold is None else threshold
+    cut = calibration.threshold_for(hits) if threshold is None else threshold
     return BotDecision(bool(hits) and probability >= cut, probability, cut, hits)
 
 

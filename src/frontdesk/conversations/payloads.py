@@ -19,6 +19,8 @@ def message_payload(message: Message, *, author_name: str | None = None) -> dict
         "body": message.body,
         "client_id": message.client_id,
         "meta": message.meta or {},
+        # files that came with it (email, web form): id, filename, content_type, size
+        "attachments": list((message.meta or {}).get("attachments", [])),
         "created_at": message.created_at.isoformat(),
     }
 
@@ -49,4 +51,6 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "snoozed_until": conversation.snoozed_until.isoformat()
         if conversation.snoozed_until
         else None,
+        # the earliest running SLA deadline (F31), None when no SLA clock runs
+        "sla_due_at": conversation.sla_due_at.isoformat() if conversation.sla_due_at else None,
     }

@@ -27,6 +27,12 @@ VIEW_LABELS: Final = {
 }
 
 
+# The orders of the list: most recent activity first, or the nearest SLA deadline first
+# (breached ones on top, conversations without a running SLA clock last).
+SORTS: Final = ("recent", "sla")
+SORT_LABELS: Final = {"recent": "Most recent", "sla": "Time left (SLA)"}
+
+
 @dataclass(frozen=True)
 class ConversationFilters:
     """``None`` means "any". The inbox's default status is ``open``."""
@@ -101,6 +107,35 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("The cursor is invalid; start again from the first page.") from exc
 
 
+def encode_sla_cursor(conversation: Conversation) -> str:
+    due = conversation.sla_due_at.isoformat() if conversation.sla_due_at else ""
+    raw = f"sla|{due}|{conversation.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_sla_cursor(cursor: str) -> tuple[datetime | None, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, when, ident = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+        if kind != "sla":
+            raise ValueError("not a cursor of this order")
+        moment = datetime.fromisoformat(when) if when else None
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment, int(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput("The cursor is invalid; start again from the first page.") from exc
+
+
+def _after_sla_cursor(cursor: str) -> ColumnElement[bool]:
+    """Rows after the cursor in the order (due_at NULLS LAST, id)."""
+    moment, ident = decode_sla_cursor(cursor)
+    due = Conversation.sla_due_at
+    if moment is None:
+        return and_(due.is_(None), Conversation.id > ident)
+    return or_(due > moment, and_(due == moment, Conversation.id > ident), due.is_(None))
+
+
 def list_query(
     workspace_id: int, *, view: str, agent_id: int, filters: ConversationFilters
 ) -> Select[Conversation]:
@@ -118,11 +153,26 @@ def list_conversations(
     filters: ConversationFilters,
     cursor: str | None = None,
     limit: int = 50,
+    sort: str = "recent",
 ) -> ConversationPage:
-    """Conversations of one view, most recent activity first; one SQL query (customer joined)."""
+    """Conversations of one view, most recent activity first (or, ``sort="sla"``, the nearest
+    SLA deadline first); one SQL query (customer joined)."""
     if not 1 <= limit <= 200:
         raise InvalidInput("limit is from 1 to 200.")
+    if sort not in SORTS:
+        raise InvalidInput(f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}.")
     query = list_query(workspace_id, view=view, agent_id=agent_id, filters=filters)
+    if sort == "sla":
+        if cursor:
+            query = query.where(_after_sla_cursor(cursor))
+        query = query.order_by(
+            case((Conversation.sla_due_at.is_(None), 1), else_=0),
+            Conversation.sla_due_at,
+            Conversation.id,
+        ).limit(limit + 1)
+        found = list(session.scalars(query).unique().all())
+        more = encode_sla_cursor(found[limit - 1]) if len(found) > limit else None
+        return ConversationPage(rows=found[:limit], next_cursor=more)
     if cursor:
         moment, ident = decode_cursor(cursor)
         query = query.where(

@@ -8,19 +8,26 @@
 2. with a learn file, replays each labelled message as a past, handled conversation through
    the product's own paths: the customer message through :func:`frontdesk.inbound.receive`;
    for ``answer`` an agent of the labelled team replies with the article's help-center link
-   and resolves; for ``handoff`` the conversation is assigned to the labelled team;
+   and resolves; for ``handoff`` the conversation is assigned to the labelled team, and its
+   agent replies (without an article) and resolves;
 3. sends every query through :func:`~frontdesk.inbound.receive` as a live message and reads
    what the pipeline did from the conversation's events and final state;
 4. scores the outcomes (:mod:`frontdesk.evaluation.scoring`).
+
+With ``folds`` (k-fold over the queries, :func:`plan_folds`), steps 1 to 3 run once per fold in
+a fresh workspace that learns from the other folds' messages and scores its own; the figures
+are over all the out-of-fold outcomes. That is how the file the bot is tuned on is measured
+without ever learning from the message being scored.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,9 +77,13 @@ if TYPE_CHECKING:
 
     from frontdesk.runtime import Runtime
 
-__all__ = ["EvalData", "help_link", "load_data", "run_evaluation"]
+__all__ = ["FOLD_SEED", "EvalData", "help_link", "load_data", "plan_folds", "run_evaluation"]
 
 log = logging.getLogger(__name__)
+
+FOLD_SEED = 7
+# What the agent of a handed-off conversation says before resolving it in a replayed history.
+HANDLED_REPLY = "Thanks for your patience: I have looked into this and sorted it out for you."
 
 
 @dataclass(frozen=True)
@@ -82,21 +93,37 @@ class EvalData:
     teams: list[TeamRecord]
     queries: list[LabelledMessage]
     learn: list[LabelledMessage] = field(default_factory=list)
+    folds: int = 0  # 0: one run; k >= 2: k-fold over the queries (each fold learns the others)
 
 
 def load_data(
-    kb: Path, customers: Path, teams: Path, queries: Path, learn: Path | None = None
+    kb: Path,
+    customers: Path,
+    teams: Path,
+    queries: Path,
+    learn: Path | None = None,
+    *,
+    folds: int | None = None,
 ) -> EvalData:
     """Read every file and check that they agree (customer and team ids); DataError if not."""
     if not kb.exists():
         raise DataError(f"{kb} does not exist: --kb takes a folder of Markdown or a .json export.")
+    if folds is not None and learn is not None:
+        raise DataError(
+            "--folds learns each fold from the other folds of --queries: leave out --learn."
+        )
     data = EvalData(
         kb=kb,
         customers=load_customers(customers),
         teams=load_teams(teams),
         queries=load_messages(queries),
         learn=load_messages(learn) if learn is not None else [],
+        folds=folds or 0,
     )
+    if folds is not None and not 2 <= folds <= len(data.queries):
+        raise DataError(
+            f"--folds must be from 2 to the number of queries ({len(data.queries)}), not {folds}."
+        )
     known_customers = {c.id for c in data.customers}
     known_teams = {t.id for t in data.teams}
     for message in [*data.learn, *data.queries]:
@@ -105,13 +132,39 @@ def load_data(
                 f"{message.where}: customer {message.customer_id!r} is not in "
                 f"{customers.name} (use null for an anonymous visitor)."
             )
-    for message in data.learn:
+    # with --folds the queries are learned from too (by the other folds)
+    for message in data.learn if folds is None else data.queries:
         team = message.expected.team
         if team is not None and team not in known_teams:
             raise DataError(f"{message.where}: team {team!r} is not in {teams.name}.")
         if message.expected.action == "handoff" and team is None:
             raise DataError(f"{message.where}: a handoff to learn from needs its team.")
     return data
+
+
+def plan_folds(
+    messages: Sequence[LabelledMessage], k: int, seed: int = FOLD_SEED
+) -> list[list[int]]:
+    """``k`` folds of message positions, each in file order: every message in exactly one.
+
+    Stratified by language: each language's messages, shuffled (seeded), are dealt to the
+    folds in turn, continuing from where the previous language stopped, so the folds differ
+    in size by one at most and each holds its share of every language."""
+    if not 2 <= k <= len(messages):
+        raise ValueError(f"k must be from 2 to {len(messages)}")
+    rng = random.Random(seed)  # noqa: S311  (a reproducible split, not a secret)
+    by_language: dict[str, list[int]] = {}
+    for position, message in enumerate(messages):
+        by_language.setdefault(message.language or "", []).append(position)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    dealt = 0
+    for language in sorted(by_language):
+        positions = by_language[language]
+        rng.shuffle(positions)
+        for position in positions:
+            folds[dealt % k].append(position)
+            dealt += 1
+    return [sorted(fold) for fold in folds]
 
 
 def help_link(base_url: str, workspace_slug: str, article_id: str) -> str:
@@ -305,7 +358,11 @@ def _learn(
                 )
                 do_change_status(session, conversation, "resolved", actor=actor)
             else:
-                do_assign(session, conversation, team_id=team_id, assignee_id=None, actor=actor)
+                # a person takes it, answers without an article and resolves: what the bot
+                # learns negative examples from (when it had decided on the question itself)
+                do_assign(session, conversation, team_id=team_id, assignee_id=agent.id, actor=actor)
+                do_send_agent_reply(session, conversation, agent, body=HANDLED_REPLY)
+                do_change_status(session, conversation, "resolved", actor=actor)
             if expected.priority is not None:
                 do_change_priority(session, conversation, expected.priority, actor=actor)
         learned += 1
@@ -406,6 +463,56 @@ def outcome_detail(outcome: Outcome) -> dict[str, Any]:
         "in_triage": outcome.in_triage,
         "priority": outcome.priority,
         "latency_ms": outcome.latency_ms,
+        **({"fold": outcome.fold} if outcome.fold is not None else {}),
+    }
+
+
+def _run_once(
+    runtime: Runtime,
+    data: EvalData,
+    learn: Sequence[LabelledMessage],
+    queries: Sequence[LabelledMessage],
+    steps: _Steps,
+    fold: int | None = None,
+) -> tuple[_Workspace, list[Outcome], list[dict[str, float]], int, float]:
+    """One fresh workspace: import, learn ``learn``, send ``queries``."""
+    ws = _setup(runtime, data, steps)
+    for line in ws.kb.skipped:
+        log.warning("knowledge base: skipped %s", line)
+    index_seconds = _warm_index(runtime, ws.id, steps, "Indexing the knowledge base")
+    learned = 0
+    suffix = f" (fold {fold + 1} of {data.folds})" if fold is not None else ""
+    if learn:
+        learned = _learn(runtime, ws, learn, steps)
+        index_seconds += _warm_index(runtime, ws.id, steps, "Indexing what was learned")
+        # The learned router trains on those past conversations, as `frontdesk router train`
+        # and the nightly job do.
+        steps.begin("Training the router" + suffix, None)
+        report = retrain(runtime.db, ws.id)
+        steps.done()
+        log.info("router: %s", report)
+    with runtime.db.read() as session:
+        team_slugs = {
+            t.id: t.slug for t in session.scalars(select(Team).where(Team.workspace_id == ws.id))
+        }
+    steps.begin("Sending the queries" + suffix, len(queries))
+    outcomes: list[Outcome] = []
+    timings: list[dict[str, float]] = []
+    for message in queries:
+        outcome, timing = _query(runtime, ws, message, team_slugs)
+        outcomes.append(replace(outcome, fold=fold) if fold is not None else outcome)
+        timings.append(timing)
+        steps.advance()
+    return ws, outcomes, timings, learned, index_seconds
+
+
+def _kb_meta(ws: _Workspace, missing: list[str]) -> dict[str, Any]:
+    return {
+        "created": ws.kb.created,
+        "updated": ws.kb.updated,
+        "unchanged": ws.kb.unchanged,
+        "skipped": list(ws.kb.skipped),
+        "missing_labelled_articles": missing,
     }
 
 
@@ -418,56 +525,61 @@ def run_evaluation(
 ) -> dict[str, Any]:
     """Build the workspace, learn, send the queries, and return the figures (a JSON object).
 
-    ``outcomes_out``, when given, receives every query's :class:`Outcome`."""
+    With ``data.folds``, once per fold (see the module docstring). ``outcomes_out``, when
+    given, receives every query's :class:`Outcome`, in the queries' order."""
     started = time.perf_counter()
     steps = _Steps(progress)
-    ws = _setup(runtime, data, steps)
-    for line in ws.kb.skipped:
-        log.warning("knowledge base: skipped %s", line)
+    if not data.folds:
+        ws, outcomes, timings, learned, index_seconds = _run_once(
+            runtime, data, data.learn, data.queries, steps
+        )
+        meta: dict[str, Any] = {"workspace": ws.slug}
+    else:
+        plan = plan_folds(data.queries, data.folds)
+        by_position: dict[int, Outcome] = {}
+        timings = []
+        learned = 0
+        index_seconds = 0.0
+        runs: list[dict[str, Any]] = []
+        for fold, positions in enumerate(plan):
+            inside = set(positions)
+            learn = [m for i, m in enumerate(data.queries) if i not in inside]
+            queries = [data.queries[i] for i in positions]
+            ws, fold_outcomes, fold_timings, fold_learned, seconds = _run_once(
+                runtime, data, learn, queries, steps, fold
+            )
+            by_position.update(zip(positions, fold_outcomes, strict=True))
+            timings.extend(fold_timings)
+            learned += fold_learned
+            index_seconds += seconds
+            runs.append(
+                {
+                    "workspace": ws.slug,
+                    "learned": fold_learned,
+                    "scored": len(queries),
+                    "learned_ids": [m.id for m in learn],
+                    "scored_ids": [m.id for m in queries],
+                }
+            )
+        outcomes = [by_position[i] for i in range(len(data.queries))]
+        meta = {"workspace": None, "folds": runs}
     missing = sorted(
         {q.expected.article_id for q in data.queries if q.expected.article_id} - ws.article_ids
     )
     if missing:
         log.warning("labelled articles not in the knowledge base: %s", ", ".join(missing))
-    index_seconds = _warm_index(runtime, ws.id, steps, "Indexing the knowledge base")
-    learned = 0
-    if data.learn:
-        learned = _learn(runtime, ws, data.learn, steps)
-        index_seconds += _warm_index(runtime, ws.id, steps, "Indexing what was learned")
-        # The learned router trains on those past conversations, as `frontdesk router train`
-        # and the nightly job do.
-        steps.begin("Training the router", None)
-        report = retrain(runtime.db, ws.id)
-        steps.done()
-        log.info("router: %s", report)
-    with runtime.db.read() as session:
-        team_slugs = {
-            t.id: t.slug for t in session.scalars(select(Team).where(Team.workspace_id == ws.id))
-        }
-    steps.begin("Sending the queries", len(data.queries))
-    outcomes: list[Outcome] = []
-    timings: list[dict[str, float]] = []
-    for message in data.queries:
-        outcome, timing = _query(runtime, ws, message, team_slugs)
-        outcomes.append(outcome)
-        timings.append(timing)
-        steps.advance()
+    meta["kb"] = _kb_meta(ws, missing)
     if outcomes_out is not None:
         outcomes_out.extend(outcomes)
     result = score(outcomes)
+    if data.folds:
+        result["folds"] = data.folds
     result["timings_ms"] = _timing_summary(timings)
     result["meta"] = {
-        "workspace": ws.slug,
+        **meta,
         "knowledge_models": runtime.settings.knowledge_models,
-        "kb": {
-            "created": ws.kb.created,
-            "updated": ws.kb.updated,
-            "unchanged": ws.kb.unchanged,
-            "skipped": list(ws.kb.skipped),
-            "missing_labelled_articles": missing,
-        },
-        "customers": len(ws.customers),
-        "teams": len(ws.teams),
+        "customers": len(data.customers),
+        "teams": len(data.teams),
         "learned": learned,
         "index_seconds": round(index_seconds, 2),
         "seconds": round(time.perf_counter() - started, 2),

@@ -61,6 +61,7 @@ class Outcome:
     in_triage: bool = False
     priority: str | None = None
     latency_ms: float | None = None
+    fold: int | None = None  # with k-fold: the fold that scored it (0-based)
 
     @property
     def answered(self) -> bool:

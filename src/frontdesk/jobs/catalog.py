@@ -9,6 +9,9 @@ JOB_MODULES = (
     "frontdesk.conversations.jobs",
     "frontdesk.routing.jobs",
     "frontdesk.channels.email.outbound",
+    "frontdesk.automation.sla",
+    "frontdesk.channels.email.ingest",
+    "frontdesk.channels.email.imap",
 )
 
 

@@ -26,13 +26,31 @@ from numpy.typing import NDArray
 
 from frontdesk.knowledge.index import Hit
 
-__all__ = ["FEATURES", "PARAMS_PATH", "Confidence", "features", "fit_logistic"]
+__all__ = [
+    "FEATURES",
+    "LEARNED_FEATURES",
+    "PARAMS_PATH",
+    "Confidence",
+    "features",
+    "fit_logistic",
+]
 
 PARAMS_PATH = Path(__file__).with_name("confidence.json")
 # What the shipped model reads; measured by drop-one ablation in benchmarks/retrieval.py.
 FEATURES = ("fused_n", "margin_n", "e5", "use", "use_active", "e5_gap", "use_gap", "bm25_z")
 # Kept in ``features()`` so a confidence.json fitted on the earlier feature set still loads.
 LEGACY_FEATURES = ("fused", "margin", "agreement")
+# What the team's history adds (:mod:`frontdesk.knowledge.learning`): each value with a flag
+# saying whether there was anything learned to compute it from (the value is 0 when not).
+LEARNED_FEATURES = (
+    "history",
+    "answerable",
+    "answerable_active",
+    "example_pos",
+    "example_pos_active",
+    "negative_max",
+    "negative_active",
+)
 EMBEDDERS = ("e5", "use")
 
 
@@ -47,9 +65,14 @@ def features(hits: Sequence[Hit]) -> dict[str, float]:
     * ``e5_gap``, ``use_gap``: under each model alone, how far the top article stands above
       every other article (z-score units; negative when that model prefers another article).
       When USE is off, ``use_gap`` repeats ``e5_gap``;
-    * ``bm25_z``: the top article's BM25 relative to the best BM25 (identifiers, names).
+    * ``bm25_z``: the top article's BM25 relative to the best BM25 (identifiers, names);
+    * learned from the team (:data:`LEARNED_FEATURES`, see :mod:`frontdesk.knowledge.index`):
+      ``answerable``, the log-odds of the model that tells the questions answered with an
+      article from those a person had to handle; ``example_pos``, the nearest learned example
+      question of the top article; ``negative_max``, the nearest question a person had to
+      handle; each with its ``*_active`` flag (0 and 0 in a workspace with no history).
     """
-    names = (*FEATURES, *LEGACY_FEATURES)
+    names = (*FEATURES, *LEGACY_FEATURES, *LEARNED_FEATURES)
     if not hits:
         return dict.fromkeys(names, 0.0)
     top = hits[0].signals
@@ -70,6 +93,7 @@ def features(hits: Sequence[Hit]) -> dict[str, float]:
         "fused": hits[0].score,
         "margin": hits[0].score - second,
         "agreement": agreement,
+        **{name: top.get(name, 0.0) for name in LEARNED_FEATURES},
     }
 
 
@@ -106,6 +130,16 @@ class Confidence:
     intercept: float
     threshold: float
     notes: dict[str, Any] = field(default_factory=dict)
+    # The threshold once the workspace has learned example questions (they take part in the
+    # fused score, which shifts the probabilities): fitted on the dev messages searched with
+    # the other folds learnt. None: the one threshold everywhere.
+    learned_threshold: float | None = None
+
+    def threshold_for(self, hits: Sequence[Hit]) -> float:
+        """The threshold that applies to this search result (see ``learned_threshold``)."""
+        if self.learned_threshold is not None and hits and hits[0].signals.get("history"):
+            return self.learned_threshold
+        return self.threshold
 
     def probability(self, hits: Sequence[Hit]) -> float:
         if not hits:
@@ -119,7 +153,7 @@ class Confidence:
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
     def is_confident(self, hits: Sequence[Hit]) -> bool:
-        return bool(hits) and self.probability(hits) >= self.threshold
+        return bool(hits) and self.probability(hits) >= self.threshold_for(hits)
 
     def explain(self, hits: Sequence[Hit]) -> dict[str, Any]:
         """Why the bot would (not) answer: each feature's value and its share of the log-odds.
@@ -138,7 +172,7 @@ class Confidence:
         return {
             "article_id": hits[0].article_id if hits else None,
             "probability": probability,
-            "threshold": self.threshold,
+            "threshold": self.threshold_for(hits),
             "confident": self.is_confident(hits),
             "intercept": self.intercept,
             "log_odds": self.intercept + sum(contributions.values()) if hits else None,
@@ -188,6 +222,11 @@ class Confidence:
             intercept=float(data["intercept"]),
             threshold=float(data["threshold"]),
             notes=dict(data.get("notes", {})),
+            learned_threshold=(
+                float(data["learned_threshold"])
+                if data.get("learned_threshold") is not None
+                else None
+            ),
         )
 
     @classmethod

@@ -34,6 +34,7 @@ from frontdesk.store.models import (
     KbArticleView,
     KbCollection,
     KbExample,
+    KbNegativeExample,
     Workspace,
     utcnow,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "access_collection",
     "article_versions",
     "do_add_example",
+    "do_add_negative_example",
     "do_delete_article",
     "do_delete_example",
     "do_save_article",
@@ -57,6 +59,7 @@ __all__ = [
     "import_folder",
     "list_articles",
     "list_collections",
+    "list_negative_examples",
     "published_articles",
     "read_import_source",
     "record_view",
@@ -443,6 +446,50 @@ def list_examples(
     if article_key is not None:
         query = query.where(KbExample.article_key == article_key)
     return list(session.scalars(query.order_by(KbExample.id)))
+
+
+def do_add_negative_example(
+    session: Session,
+    workspace_id: int,
+    text: str,
+    *,
+    language: str,
+    article_key: str | None = None,
+    conversation_id: int | None = None,
+) -> KbNegativeExample | None:
+    """Remember a question a person had to handle (see :mod:`frontdesk.knowledge.learning`).
+    Returns None when the same text is known already."""
+    text = " ".join(text.split())[:MAX_EXAMPLE_CHARS]
+    if not text:
+        raise InvalidInput("A question to learn from needs some text.")
+    existing = session.scalar(
+        select(KbNegativeExample.id).where(
+            KbNegativeExample.workspace_id == workspace_id, KbNegativeExample.text == text
+        )
+    )
+    if existing is not None:
+        return None
+    example = KbNegativeExample(
+        workspace_id=workspace_id,
+        language=check_language(language),
+        text=text,
+        article_key=article_key,
+        conversation_id=conversation_id,
+    )
+    session.add(example)
+    session.flush()
+    _bump_revision(session, workspace_id)
+    return example
+
+
+def list_negative_examples(session: Session, workspace_id: int) -> list[KbNegativeExample]:
+    return list(
+        session.scalars(
+            select(KbNegativeExample)
+            .where(KbNegativeExample.workspace_id == workspace_id)
+            .order_by(KbNegativeExample.id)
+        )
+    )
 
 
 # ----- views ---------------------------------------------------------------------------------

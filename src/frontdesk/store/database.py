@@ -36,6 +36,10 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # SQLAlchemy fires this when a SAVEPOINT is released too: wait for the real commit (a job
+    # run now would wait on the write lock the still-open transaction holds).
+    if session.in_nested_transaction():
+        return
     callbacks = session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         try:
@@ -46,6 +50,10 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
+    # A SAVEPOINT rolled back keeps the transaction's work: only a real rollback drops it (a
+    # callback registered inside the savepoint then still runs, and finds nothing to do).
+    if session.in_nested_transaction():
+        return
     session.info.pop(_AFTER_COMMIT, None)
 
 

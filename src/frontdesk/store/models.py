@@ -378,6 +378,27 @@ class KbExample(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class KbNegativeExample(Base):
+    """A question a person had to handle though the bot had its turn on it (it declined, or
+    its answer did not help) and no guardrail had stopped it: the agent resolved the
+    conversation without sending an article. The bot learns from these that such questions
+    are not for it (a confidence feature, :mod:`frontdesk.knowledge.index`)."""
+
+    __tablename__ = "kb_negative_examples"
+    __table_args__ = (UniqueConstraint("workspace_id", "text"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(String(1000))
+    # the article the bot had found best for it (None: nothing was found)
+    article_key: Mapped[str | None] = mapped_column(String(128), default=None)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class KbArticleView(Base):
     """A visitor read an article in the help center (same identity as the widget)."""
 
@@ -455,7 +476,10 @@ class InboundMail(Base):
     which ``frontdesk mail reprocess`` can retry). Nothing accepted is ever lost."""
 
     __tablename__ = "inbound_mails"
-    __table_args__ = (Index("ix_inbound_mails_status", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_inbound_mails_status", "status", "received_at"),
+        Index("ix_inbound_mails_message_id", "message_id_header"),
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     workspace_id: Mapped[int | None] = mapped_column(
@@ -465,12 +489,16 @@ class InboundMail(Base):
     envelope_from: Mapped[str] = mapped_column(String(320), default="")
     envelope_to: Mapped[list[Any]] = mapped_column(default=list)
     message_id_header: Mapped[str | None] = mapped_column(String(998), default=None)
+    subject: Mapped[str] = mapped_column(String(300), default="")  # decoded, for the lists
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer, default=0)
     # pending | stored | duplicate | ignored | failed
     status: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker processing the mail holds it until then; another may take it over only after
+    # (a worker killed mid-way leaves it pending, and the sweep hands it on).
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), default=None
     )
@@ -585,6 +613,7 @@ class SlaClock(Base):
     )
     target: Mapped[str] = mapped_column(String(16))  # first_response | resolution
     budget_seconds: Mapped[int] = mapped_column(Integer)  # the target, in (business) seconds
+    warn_percent: Mapped[int] = mapped_column(Integer, default=80)  # the policy's, when started
     business_hours: Mapped[bool] = mapped_column(Boolean, default=True)
     # (business) seconds used before the last pause
     used_seconds: Mapped[int] = mapped_column(Integer, default=0)
@@ -618,6 +647,10 @@ class Macro(Base):
     variants: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # {"tags": ["refund"], "status": "resolved", "team": "billing", "priority": "high"}
     actions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The name, and the name with every body, casefolded without accents: the reply box
+    # searches them as you type (kept by frontdesk.automation.macros)
+    search_name: Mapped[str] = mapped_column(String(200), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
     uses: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -628,7 +661,11 @@ class Survey(Base):
     the widget or by a signed single-use link in an email."""
 
     __tablename__ = "surveys"
-    __table_args__ = (Index("ix_surveys_workspace_answered", "workspace_id", "answered_at"),)
+    __table_args__ = (
+        Index("ix_surveys_workspace_answered", "workspace_id", "answered_at"),
+        # "did this customer answer a survey in the last N days?", asked at every resolution
+        Index("ix_surveys_customer_answered", "customer_id", "answered_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -650,5 +687,7 @@ class Survey(Base):
     status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | answered | expired
     rating: Mapped[int | None] = mapped_column(Integer, default=None)  # 1..5
     comment: Mapped[str | None] = mapped_column(Text, default=None)
+    # the conversation's last seq when it was sent: the widget shows its card after that message
+    after_seq: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)

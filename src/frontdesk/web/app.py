@@ -94,7 +94,8 @@ def install_middleware(app: FastAPI, runtime: Runtime) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         length = request.headers.get("content-length")
-        if length is not None:
+        # /form/ carries a file: the web form's route enforces its own, larger limit
+        if length is not None and not request.url.path.startswith("/form/"):
             try:
                 too_big = int(length) > limit
             except ValueError:
@@ -111,7 +112,8 @@ def install_middleware(app: FastAPI, runtime: Runtime) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.url.path.startswith(("/widget", "/docs", "/redoc")):
             response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
+            if not request.url.path.startswith("/form/"):  # framed: CSP frame-ancestors
+                response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
 
@@ -149,11 +151,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     from frontdesk.web.agent import router as inbox_router
     from frontdesk.web.api import router as api_router
     from frontdesk.web.helpcenter import router as helpcenter_router
+    from frontdesk.web.survey import router as survey_router
+    from frontdesk.web.webform import router as webform_router
     from frontdesk.web.widget import router as widget_router
 
     app.include_router(api_router.router)
     app.include_router(widget_router.router)
     app.include_router(helpcenter_router.router)
+    app.include_router(survey_router.router)
+    app.include_router(webform_router.router)
     app.include_router(inbox_router.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -27,6 +27,9 @@ STATE_REFUSALS = (
     "This cursor belongs to another list",
     "snoozed_until must be in the future",
     "is not a member of that team",
+    # business hours: the order and overlap of a day's intervals, which no JSON Schema states
+    "ends before it starts",
+    "overlap",
 )
 
 

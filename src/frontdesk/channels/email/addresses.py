@@ -29,6 +29,9 @@ def normalize_address(address: str) -> str:
     """``"Ana <Ana@Example.COM> "`` → ``ana@example.com``; "" when it is not an address."""
     _, addr = parseaddr(address or "")
     addr = addr.strip().lower()
+    # parseaddr quietly joins "a@exa mple.com" into a valid-looking address: refuse rewrites
+    if addr not in (address or "").lower():
+        return ""
     return addr if _ADDRESS.match(addr) else ""
 
 

@@ -177,6 +177,25 @@ def delivery_payload(email: OutboundEmail) -> dict[str, Any]:
     }
 
 
+def message_deliveries(
+    session: Session, conversation_id: int, message_ids: list[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The delivery of each emailed message of a conversation (the latest email of each, if
+    one was sent twice), as :func:`delivery_payload`: what the inbox shows beside it."""
+    query = select(OutboundEmail).where(
+        OutboundEmail.conversation_id == conversation_id, OutboundEmail.message_id.is_not(None)
+    )
+    if message_ids is not None:
+        if not message_ids:
+            return {}
+        query = query.where(OutboundEmail.message_id.in_(message_ids))
+    found: dict[int, dict[str, Any]] = {}
+    for email in session.scalars(query.order_by(OutboundEmail.id)):
+        assert email.message_id is not None
+        found[email.message_id] = delivery_payload(email)
+    return found
+
+
 def _publish_state(session: Session, email: OutboundEmail) -> None:
     publish_after_commit(
         session,

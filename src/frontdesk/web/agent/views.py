@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from frontdesk.automation.macros import access_macro, apply_macro
+from frontdesk.automation.sla import badge_for, clocks_of, sla_badges
+from frontdesk.channels.email.outbound import message_deliveries, retry_failed
 from frontdesk.conversations.actions import (
     access_conversation,
     do_add_note,
@@ -24,6 +27,8 @@ from frontdesk.conversations.actions import (
 )
 from frontdesk.conversations.events import Actor
 from frontdesk.conversations.queries import (
+    SORT_LABELS,
+    SORTS,
     VIEW_LABELS,
     VIEWS,
     ConversationFilters,
@@ -31,14 +36,16 @@ from frontdesk.conversations.queries import (
     view_counts,
 )
 from frontdesk.domain.conversation import CHANNELS, PRIORITIES, STATUSES, clean_text
-from frontdesk.errors import InvalidInput, Unauthorized
+from frontdesk.errors import InvalidInput, NotFound, Unauthorized
 from frontdesk.store.models import (
     Agent,
     Conversation,
     ConversationEvent,
     Message,
+    OutboundEmail,
     Team,
     TeamMember,
+    utcnow,
 )
 from frontdesk.web.agent.common import (
     HTMLRoute,
@@ -64,6 +71,7 @@ class ListState:
     view: str
     filters: ConversationFilters
     cursor: str | None
+    sort: str = "recent"  # or "sla": time left first
 
     @classmethod
     def from_query(cls, query: Any) -> ListState:
@@ -81,7 +89,10 @@ class ListState:
         cursor = query.get("cursor") or None
         if cursor is not None and len(cursor) > 200:
             raise InvalidInput("The cursor is invalid.")
-        return cls(view, filters, cursor)
+        sort = query.get("sort") or "recent"
+        if sort not in SORTS:
+            raise InvalidInput(f"Unknown sort {sort!r}.")
+        return cls(view, filters, cursor, sort)
 
     def params(self, **changes: Any) -> dict[str, str]:
         f = self.filters
@@ -92,6 +103,7 @@ class ListState:
             "team": f.team_id or "",
             "channel": f.channel or "",
             "language": f.language or "",
+            "sort": "" if self.sort == "recent" else self.sort,
         }
         values.update(changes)
         return {k: str(v) for k, v in values.items() if v not in ("", None)}
@@ -119,6 +131,7 @@ def _list_context(session: Session, login: PageLogin, state: ListState) -> dict[
         filters=state.filters,
         cursor=state.cursor,
         limit=50,
+        sort=state.sort,
     )
     counts = view_counts(
         session, login.workspace_id, agent_id=login.agent.id, filters=state.filters
@@ -135,6 +148,12 @@ def _list_context(session: Session, login: PageLogin, state: ListState) -> dict[
         "priorities": PRIORITIES,
         "channels": CHANNELS,
         "languages": LANGUAGES,
+        "sorts": SORT_LABELS,
+        "sla": sla_badges(session, [c.id for c in page.rows], utcnow()),
+        # who sees an SLA alert (inbox.js): the conversation's team, or everyone when none
+        "my_team_ids": sorted(
+            session.scalars(select(TeamMember.team_id).where(TeamMember.agent_id == login.agent.id))
+        ),
     }
 
 
@@ -189,6 +208,9 @@ def _conversation_context(
         "events": events,
         "members": members,
         "last_seq": conversation.last_seq,
+        # the email delivery of each message that went by email (sending/retrying/sent/failed)
+        "deliveries": message_deliveries(session, conversation.id),
+        "sla_badge": badge_for(clocks_of(session, conversation.id), utcnow()),
     }
 
 
@@ -218,10 +240,16 @@ def messages_fragment(
             .limit(500)
         ).all()
         agents, _ = _directory(session, login.workspace_id)
+        deliveries = message_deliveries(session, conversation.id, [m.id for m in messages])
     return render(
         request,
         "agent/_messages.html",
-        {"messages": messages, "agents": agents, "customer": conversation.customer},
+        {
+            "messages": messages,
+            "agents": agents,
+            "customer": conversation.customer,
+            "deliveries": deliveries,
+        },
         login=login,
     )
 
@@ -271,13 +299,45 @@ def _agent(session: Session, login: PageLogin) -> Agent:
 def reply(
     request: Request, conversation_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
-    body = clean_text(
-        text_field(form, "body", max_len=runtime.settings.max_message_chars + 1000),
-        max_chars=runtime.settings.max_message_chars,
-    )
+    raw = text_field(form, "body", max_len=runtime.settings.max_message_chars + 1000)
+    macro_id = optional_int(form, "macro_id")  # picked in the reply box: its actions apply too
+    body = raw if macro_id is not None and not raw.strip() else None
+    if body is None:
+        body = clean_text(raw, max_chars=runtime.settings.max_message_chars)
     with runtime.db.write() as session:
         conversation = access_conversation(session, login.workspace_id, conversation_id)
-        do_send_agent_reply(session, conversation, _agent(session, login), body=body)
+        agent = _agent(session, login)
+        if macro_id is None:
+            do_send_agent_reply(session, conversation, agent, body=body)
+        else:
+            macro = access_macro(session, login.workspace_id, macro_id, agent_id=agent.id)
+            apply_macro(
+                session,
+                conversation,
+                agent,
+                macro,
+                body=body,
+                max_chars=runtime.settings.max_message_chars,
+            )
+    return _done(request, conversation_id, form)
+
+
+@router.post("/inbox/c/{conversation_id}/emails/{email_id}/retry")
+def retry_email(
+    request: Request,
+    conversation_id: int,
+    email_id: int,
+    login: PageLogin,
+    form: SessionForm,
+    runtime: RuntimeDep,
+) -> Response:
+    """Send a failed email again (same Message-ID): the Retry button beside the message."""
+    with runtime.db.write() as session:
+        conversation = access_conversation(session, login.workspace_id, conversation_id)
+        email = session.get(OutboundEmail, email_id)
+        if email is None or email.conversation_id != conversation.id:
+            raise NotFound(f"Email {email_id} was not found.")
+        retry_failed(session, email_id, login.workspace_id)
     return _done(request, conversation_id, form)
 
 

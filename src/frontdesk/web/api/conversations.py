@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import MISSING, BaseModel, ConfigDict, Field
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, case, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from frontdesk.conversations.actions import (
     access_conversation,
@@ -68,16 +70,52 @@ class ConversationFilters(BaseModel):
     updated_after: Time | None = Field(
         default=None, description="Only conversations changed after this time (with timezone)."
     )
+    sort: Literal["newest", "sla"] = Field(
+        default="newest",
+        description="newest: newest first; sla: time left, the nearest SLA deadline first "
+        "(breached ones on top), conversations without a running SLA clock last.",
+    )
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
     cursor: str | None = Field(
         default=None, max_length=300, description="The next_cursor of the previous page."
     )
 
 
+# The key of the time-left order in a cursor: the deadline (µs since 1970, or _NO_DUE when
+# none) and the id, in one integer.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_DUE = 2**62
+_ID_SPAN = 2**53
+
+
+def sla_key(conversation: Conversation) -> int:
+    due = conversation.sla_due_at
+    micros = _NO_DUE if due is None else (due - _EPOCH) // timedelta(microseconds=1)
+    return micros * _ID_SPAN + conversation.id
+
+
+def _by_id(conversation: Conversation) -> int:
+    return conversation.id
+
+
+def _after_sla_key(key: int) -> ColumnElement[bool]:
+    micros, last_id = divmod(key, _ID_SPAN)
+    due = Conversation.sla_due_at
+    if micros >= _NO_DUE:
+        return and_(due.is_(None), Conversation.id > last_id)
+    moment = _EPOCH + timedelta(microseconds=micros)
+    return or_(due > moment, and_(due == moment, Conversation.id > last_id), due.is_(None))
+
+
 def conversation_list_query(
-    workspace_id: int, filters: ConversationFilters, *, before_id: int | None
+    workspace_id: int,
+    filters: ConversationFilters,
+    *,
+    before_id: int | None,
+    sla_after: int | None = None,
 ) -> Select[Conversation]:
-    """Newest first; every value is a bound parameter, every column from the allow-list above."""
+    """Newest first (or by time left); every value is a bound parameter, every column from the
+    allow-list above."""
     query = select(Conversation).where(Conversation.workspace_id == workspace_id)
     if filters.status:
         query = query.where(Conversation.status.in_(filters.status))
@@ -97,6 +135,14 @@ def conversation_list_query(
         query = query.where(Conversation.in_triage.is_(filters.in_triage))
     if filters.updated_after is not None:
         query = query.where(Conversation.updated_at > filters.updated_after)
+    if filters.sort == "sla":
+        if sla_after is not None:
+            query = query.where(_after_sla_key(sla_after))
+        return query.order_by(
+            case((Conversation.sla_due_at.is_(None), 1), else_=0),
+            Conversation.sla_due_at,
+            Conversation.id,
+        ).limit(filters.limit + 1)
     if before_id is not None:
         query = query.where(Conversation.id < before_id)
     return query.order_by(Conversation.id.desc()).limit(filters.limit + 1)
@@ -105,18 +151,26 @@ def conversation_list_query(
 @router.get(
     "",
     summary="List conversations",
-    description="Newest first, filtered by status, priority, channel, team, assignee, customer, "
-    "language, triage and last change.",
+    description="Newest first (or sort=sla: by time left), filtered by status, priority, "
+    "channel, team, assignee, customer, language, triage and last change.",
     responses=error_responses(401, 422),
 )
 def list_conversations(
     filters: Annotated[ConversationFilters, Query()], client: ApiClientDep, runtime: RuntimeDep
 ) -> ConversationPage:
-    before = decode_cursor(runtime, "conversations", filters.cursor)
-    query = conversation_list_query(client.workspace_id, filters, before_id=before)
+    if filters.sort == "sla":
+        after = decode_cursor(runtime, "conversations-sla", filters.cursor)
+        query = conversation_list_query(
+            client.workspace_id, filters, before_id=None, sla_after=after
+        )
+        scope, key = "conversations-sla", sla_key
+    else:
+        before = decode_cursor(runtime, "conversations", filters.cursor)
+        query = conversation_list_query(client.workspace_id, filters, before_id=before)
+        scope, key = "conversations", _by_id
     with runtime.db.read() as session:
         rows = session.scalars(query).all()
-        page, next_cursor = paginate(runtime, "conversations", rows, filters.limit, lambda c: c.id)
+        page, next_cursor = paginate(runtime, scope, rows, filters.limit, key)
         data = [ConversationPublic.model_validate(c) for c in page]
     return ConversationPage(data=data, next_cursor=next_cursor)
 

@@ -10,10 +10,14 @@ from frontdesk.web.api import (
     articles,
     conversations,
     customers,
+    email,
     events,
+    macros,
     messages,
     policy,
     rules,
+    sla,
+    surveys,
     teams,
     workspace,
 )
@@ -31,6 +35,10 @@ for module in (
     articles,
     rules,
     policy,
+    macros,
+    surveys,
+    sla,
+    email,
 ):
     advertise_methods(module.router)
     router.include_router(module.router)

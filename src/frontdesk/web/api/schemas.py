@@ -316,6 +316,9 @@ class ConversationPublic(Output):
     page_url: str | None
     tags: list[str]
     snoozed_until: datetime | None
+    sla_due_at: datetime | None = Field(
+        description="The earliest deadline of its running SLA clocks; null when none runs."
+    )
     last_seq: int
     last_message_at: datetime
     last_message_preview: str

@@ -106,6 +106,16 @@
       unread: "{count} new messages",
       talk_to_person: "Talk to a person",
       suggested: "Suggested articles",
+      csat_question: "How would you rate the help you received?",
+      csat_rating: "{rating} out of 5",
+      csat_low: "Very dissatisfied",
+      csat_high: "Very satisfied",
+      csat_comment: "Anything you would like to add? (optional)",
+      csat_thanks: "Thank you for your rating!",
+      csat_thanks_comment: "Thank you for your feedback!",
+      email_label: "Your email address",
+      email_save: "Save",
+      email_invalid: "Please enter a valid email address, such as ana@example.com.",
     },
     language: null,
     maxChars: 10000,
@@ -128,6 +138,9 @@
     stopped: false,
     httpBusy: false,
     sessionPending: false,
+    surveys: new Map(), // survey id -> rating card (CSAT, after a resolution)
+    surveyChecked: {}, // conversation id -> the status its surveys were last fetched at
+    emailForms: new Map(), // waterfall message id -> its email form (kept across renders)
   };
   if (!Array.isArray(state.outbox)) state.outbox = [];
 
@@ -239,6 +252,31 @@
 }
 .suggestions a:hover { text-decoration: underline; }
 .failed .bubble { background: #fee2e2; color: #991b1b; }
+.survey-card { max-width: 100%; width: 100%; align-items: stretch; }
+.survey-card .bubble.survey {
+  background: #fff; border: 1px solid #99f6e4; border-radius: 12px; font-style: normal;
+  color: #111827; font-size: 14px; display: flex; flex-direction: column; gap: 8px;
+}
+.survey-question { font-weight: 600; }
+.ratings { display: flex; gap: 6px; justify-content: space-between; }
+.rating {
+  flex: 1; min-height: 40px; border-radius: 10px; border: 1px solid #0f766e; background: #fff;
+  color: #0f766e; font: 600 16px/1 system-ui, sans-serif; cursor: pointer;
+}
+.rating:hover:not(:disabled) { background: #f0fdfa; }
+.rating:disabled { opacity: .5; cursor: default; }
+.scale { display: flex; justify-content: space-between; font-size: 11px; color: #6b7280; }
+.survey-thanks { font-weight: 600; color: #0f766e; }
+.survey-comment { width: 100%; min-height: 56px; font-size: 15px; }
+.survey-send { align-self: flex-end; }
+.email-form { display: flex; flex-direction: column; gap: 4px; margin: 6px 0 0; width: 100%; }
+.email-label { font-size: 12px; color: #4b5563; margin: 0 2px; }
+.email-row { display: flex; gap: 6px; }
+.email-input {
+  flex: 1; min-width: 0; min-height: 36px; padding: 6px 10px; font-family: inherit;
+  font-size: 16px; color: #111827; background: #fff; border: 1px solid #d1d5db; border-radius: 8px;
+}
+.email-error { font-size: 12px; color: #991b1b; margin: 0 2px; }
 .composer {
   display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e5e7eb; background: #fff;
   padding-bottom: max(10px, env(safe-area-inset-bottom));
@@ -437,6 +475,10 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       });
     }
     const wrap = [box];
+    // The waterfall (nobody online): an email field, until the address is saved.
+    if (bot.kind === "waterfall" && bot.ask_email === true && !emailSaved(m.conversation_id)) {
+      wrap.push(emailForm(m));
+    }
     if (last && Array.isArray(bot.buttons) && bot.buttons.length) {
       const row = el("div", { className: "choices" });
       bot.buttons.forEach((b) => {
@@ -450,14 +492,197 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     return wrap;
   }
 
+  function emailSaved(conversationId) {
+    let saved = false;
+    state.messages.forEach((m) => {
+      const bot = m.meta && m.meta.bot;
+      if (m.conversation_id === conversationId && bot && bot.kind === "waterfall_email") saved = true;
+    });
+    return saved;
+  }
+
+  function emailForm(m) {
+    const kept = state.emailForms.get(m.id);
+    if (kept) return kept;
+    const field = el("input", {
+      className: "email-input",
+      type: "email",
+      name: "email",
+      autocomplete: "email",
+      maxlength: "320",
+      placeholder: "ana@example.com",
+      "aria-label": state.texts.email_label,
+      "data-fd": "email-input",
+    });
+    const save = el("button", { type: "submit", className: "choice", "data-fd": "email-save", text: state.texts.email_save });
+    const error = el("div", { className: "email-error", role: "alert", "data-fd": "email-error", hidden: "" });
+    const form = el("form", { className: "email-form", "data-fd": "email-form", novalidate: "" }, [
+      el("div", { className: "email-label", text: state.texts.email_label }),
+      el("div", { className: "email-row" }, [field, save]),
+      error,
+    ]);
+    const fail = (text) => {
+      error.textContent = text;
+      error.hidden = false;
+    };
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const value = field.value.trim();
+      if (!/^[^@\s<>(),;:"]+@[^@\s<>(),;:"]+$/.test(value) || value.length > 320) {
+        fail(state.texts.email_invalid);
+        return;
+      }
+      save.disabled = true;
+      request("POST", "/conversations/" + m.conversation_id + "/email", { email: value }).then(
+        (res) => {
+          save.disabled = false;
+          if (res.status === 200) {
+            error.hidden = true;
+            if (res.body.message) addMessage(res.body.message);
+            render();
+            return;
+          }
+          if (res.status === 401) {
+            restartSession();
+            return;
+          }
+          const problem = res.body.error || {};
+          if (res.status === 429) fail(state.texts.too_fast);
+          else if (res.status === 422) fail(state.texts.email_invalid);
+          else fail(problem.message || state.texts.failed);
+        },
+        () => {
+          save.disabled = false;
+          fail(state.texts.failed);
+        }
+      );
+    });
+    state.emailForms.set(m.id, form);
+    return form;
+  }
+
+  // Satisfaction survey (CSAT, F32): after a resolution the server may ask for a 1-5 rating,
+  // shown as a card after the last message of that moment. One click stores the rating; then
+  // an optional comment. Cards are kept across renders so a comment being typed survives.
+  const surveyNodes = new Map(); // survey id -> {key, node}
+
+  function loadSurveys(conversationId) {
+    if (!state.token || typeof conversationId !== "number") return;
+    request("GET", "/conversations/" + conversationId + "/surveys").then(
+      (res) => {
+        if (res.status !== 200 || !Array.isArray(res.body.surveys)) return;
+        res.body.surveys.forEach((s) => {
+          if (s && typeof s.id === "number" && typeof s.after_seq === "number") state.surveys.set(s.id, s);
+        });
+        render();
+      },
+      () => {}
+    );
+  }
+
+  function surveyStatusChanged(c) {
+    if (!c || typeof c.id !== "number" || state.surveyChecked[c.id] === c.status) return;
+    state.surveyChecked[c.id] = c.status;
+    loadSurveys(c.id);
+  }
+
+  function sendSurvey(s, path, body) {
+    s.busy = true;
+    render();
+    request("POST", "/surveys/" + s.id + "/" + path, body).then(
+      (res) => {
+        s.busy = false;
+        if (res.status === 200 && res.body.survey) state.surveys.set(s.id, res.body.survey);
+        else if (res.status === 404) state.surveys.delete(s.id);
+        else if (res.status === 401) restartSession();
+        else if (res.status === 409 || res.status === 410) {
+          state.surveys.delete(s.id);
+          loadSurveys(s.conversation_id); // answered elsewhere (the email) or expired
+        }
+        render();
+      },
+      () => {
+        s.busy = false;
+        render();
+      }
+    );
+  }
+
+  function surveyCard(s) {
+    const key = [s.status, s.rating, s.commented, s.busy].join(":");
+    const kept = surveyNodes.get(s.id);
+    if (kept && kept.key === key) return kept.node;
+    const t = state.texts;
+    const box = el("div", { className: "bubble survey" });
+    if (s.status === "sent") {
+      box.appendChild(el("span", { className: "survey-question", text: t.csat_question }));
+      const row = el("div", { className: "ratings", role: "group", "aria-label": t.csat_question });
+      for (let r = 1; r <= 5; r++) {
+        const button = el("button", {
+          type: "button",
+          className: "rating",
+          "data-rating": String(r),
+          "aria-label": t.csat_rating.replace("{rating}", String(r)),
+          text: String(r),
+        });
+        button.disabled = !!s.busy;
+        button.addEventListener("click", () => sendSurvey(s, "rating", { rating: r }));
+        row.appendChild(button);
+      }
+      box.appendChild(row);
+      box.appendChild(el("div", { className: "scale" }, [el("span", { text: t.csat_low }), el("span", { text: t.csat_high })]));
+    } else if (s.status === "answered") {
+      box.appendChild(el("span", { className: "survey-thanks", text: s.commented ? t.csat_thanks_comment : t.csat_thanks }));
+      if (!s.commented) {
+        const area = el("textarea", {
+          className: "input survey-comment",
+          rows: "2",
+          maxlength: "2000",
+          placeholder: t.csat_comment,
+          "aria-label": t.csat_comment,
+          "data-fd": "survey-comment",
+        });
+        const send = el("button", { type: "button", className: "choice survey-send", "data-fd": "survey-send", text: t.send });
+        send.disabled = !!s.busy;
+        send.addEventListener("click", () => {
+          const text = area.value.trim();
+          if (text) sendSurvey(s, "comment", { comment: text.slice(0, 2000) });
+        });
+        box.appendChild(area);
+        box.appendChild(send);
+      }
+    } else {
+      return null; // expired: nothing to answer
+    }
+    const node = el("li", { className: "msg from-system survey-card", "data-fd": "survey", "data-survey": String(s.id), "data-state": s.status }, [box]);
+    surveyNodes.set(s.id, { key: key, node: node });
+    return node;
+  }
+
   function render() {
+    const focused = root.activeElement; // an email field being typed in survives re-rendering
     const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     const items = [];
     const sorted = Array.from(state.messages.values()).sort(
       (a, b) => a.conversation_id - b.conversation_id || a.seq - b.seq
     );
     const lastMessage = sorted.length ? sorted[sorted.length - 1] : null;
+    const cards = Array.from(state.surveys.values()).sort(
+      (a, b) => a.conversation_id - b.conversation_id || a.after_seq - b.after_seq || a.id - b.id
+    );
+    let nextCard = 0;
+    const placeCards = (m) => {
+      // The survey cards that come before message m (all that are left when m is null).
+      while (nextCard < cards.length) {
+        const s = cards[nextCard];
+        if (m && (s.conversation_id > m.conversation_id || (s.conversation_id === m.conversation_id && s.after_seq >= m.seq))) break;
+        nextCard++;
+        const card = surveyCard(s);
+        if (card) items.push(card);
+      }
+    };
     sorted.forEach((m) => {
+      placeCards(m);
       const kind = ["customer", "agent", "bot", "system"].indexOf(m.author_type) >= 0 ? m.author_type : "system";
       const node = bubble(kind, m.body, authorLabel(m));
       const rich = kind === "bot" ? botContent(m, m === lastMessage && !state.outbox.length) : null;
@@ -473,6 +698,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       }
       items.push(node);
     });
+    placeCards(null);
     state.outbox.forEach((item) => {
       const node = bubble("customer", item.text, null, state.texts.sending, "pending");
       node.setAttribute("data-client-id", item.client_id);
@@ -485,6 +711,9 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     });
     if (!items.length) items.push(el("li", { className: "welcome", text: state.texts.welcome }));
     list.replaceChildren(...items);
+    if (focused && focused !== root.activeElement && focused.isConnected && list.contains(focused)) {
+      focused.focus({ preventScroll: true });
+    }
     if (nearBottom) list.scrollTop = list.scrollHeight;
     markRead();
     const unread = state.open ? 0 : unreadCount();
@@ -722,6 +951,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       case "conversation": {
         const c = frame.conversation;
         setConversation(c);
+        surveyStatusChanged(c); // resolved: maybe a rating card
         // The server has more than we do (another tab, a gap): fetch the rest.
         if (c && c.last_seq > (state.lastSeq[c.id] || 0)) resume(c.id);
         break;
@@ -936,6 +1166,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
         if (res.status !== 200) return;
         (res.body.messages || []).forEach(addMessage);
         setConversation(res.body.conversation);
+        surveyStatusChanged(res.body.conversation);
         render();
       },
       () => {}
@@ -1008,6 +1239,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     if (s.limits && s.limits.max_message_chars) state.maxChars = s.limits.max_message_chars;
     applyTexts();
     if (s.conversation) setConversation(s.conversation);
+    if (s.conversation) surveyStatusChanged(s.conversation);
     (s.messages || []).forEach(addMessage);
     render();
     connect();

@@ -5,6 +5,10 @@
 * ``WS /widget/v1/{slug}/ws?token=…``: sends, acks, live messages, resume (see :mod:`.connection`).
 * ``POST /widget/v1/{slug}/messages`` and ``GET /widget/v1/{slug}/conversations/{id}/messages``:
   the same over plain HTTP, for networks that block WebSockets.
+* ``POST /widget/v1/{slug}/conversations/{id}/email``: the email address a visitor leaves
+  when nobody is online (the waterfall, :mod:`frontdesk.channels.waterfall`).
+* ``GET /widget/v1/{slug}/conversations/{id}/surveys``, ``POST …/surveys/{id}/rating`` and
+  ``…/comment``: the rating card shown after a resolution (CSAT, :mod:`frontdesk.web.survey`).
 * ``GET /widget/demo/{slug}``: a page of our own with the snippet, to try the widget.
 
 Cross-origin use is governed by the workspace's allowed origins (:mod:`.origins`); rate limits
@@ -31,10 +35,12 @@ from frontdesk.channels.chat import (
     send_chat_message,
     visible_messages,
 )
+from frontdesk.channels.waterfall import clean_email, save_email
 from frontdesk.errors import FrontdeskError, NotFound, RateLimited
 from frontdesk.language.detect import detect_language
 from frontdesk.store.models import Customer, Workspace
 from frontdesk.web.deps import ClientIP, RuntimeDep, base_url, client_ip, get_runtime
+from frontdesk.web.survey import widget as survey_widget
 from frontdesk.web.widget.connection import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -245,6 +251,31 @@ def get_suggestions(
     return {"articles": articles}
 
 
+class EmailIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+
+
+@api.post("/conversations/{conversation_id}/email")
+def post_email(
+    conversation_id: int,
+    body: EmailIn,
+    runtime: RuntimeDep,
+    workspace: WorkspaceDep,
+    customer_id: CustomerId,
+) -> dict[str, Any]:
+    """The waterfall's "leave your email" (F22): replies then also go to this address."""
+    clean_email(body.email)  # a typo is refused before it counts against the limit
+    runtime.limiter.hit(
+        f"widget:email:{workspace.id}:{customer_id}",
+        limit=runtime.settings.rate_widget_email_per_hour,
+        window=3600,
+        what="email addresses",
+    )
+    return save_email(runtime.db, workspace.id, customer_id, conversation_id, body.email)
+
+
 @api.get("/conversations/{conversation_id}/messages")
 def get_messages(
     conversation_id: int,
@@ -264,6 +295,39 @@ def get_messages(
             },
             "messages": messages,
         }
+
+
+@api.get("/conversations/{conversation_id}/surveys")
+def get_surveys(
+    conversation_id: survey_widget.ConversationId,
+    runtime: RuntimeDep,
+    workspace: WorkspaceDep,
+    customer_id: CustomerId,
+) -> dict[str, Any]:
+    """The rating cards of the visitor's conversation (CSAT, F32)."""
+    return survey_widget.list_surveys(runtime, workspace.id, customer_id, conversation_id)
+
+
+@api.post("/surveys/{survey_id}/rating")
+def post_survey_rating(
+    survey_id: survey_widget.SurveyId,
+    body: survey_widget.RatingIn,
+    runtime: RuntimeDep,
+    workspace: WorkspaceDep,
+    customer_id: CustomerId,
+) -> dict[str, Any]:
+    return survey_widget.rate(runtime, workspace.id, customer_id, survey_id, body)
+
+
+@api.post("/surveys/{survey_id}/comment")
+def post_survey_comment(
+    survey_id: survey_widget.SurveyId,
+    body: survey_widget.CommentIn,
+    runtime: RuntimeDep,
+    workspace: WorkspaceDep,
+    customer_id: CustomerId,
+) -> dict[str, Any]:
+    return survey_widget.comment(runtime, workspace.id, customer_id, survey_id, body)
 
 
 # The WebSocket --------------------------------------------------------------------------------

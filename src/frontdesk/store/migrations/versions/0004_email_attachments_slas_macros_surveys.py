@@ -60,6 +60,8 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
             nullable=False,
         ),
+        sa.Column("search_name", sa.String(length=200), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
         sa.Column("uses", sa.Integer(), nullable=False),
         sa.Column("created_at", frontdesk.store.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", frontdesk.store.models.UTCDateTime(timezone=True), nullable=False),
@@ -108,6 +110,7 @@ def upgrade() -> None:
         sa.Column("policy_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("target", sa.String(length=16), nullable=False),
         sa.Column("budget_seconds", sa.Integer(), nullable=False),
+        sa.Column("warn_percent", sa.Integer(), nullable=False),
         sa.Column("business_hours", sa.Boolean(), nullable=False),
         sa.Column("used_seconds", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -152,6 +155,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("rating", sa.Integer(), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("after_seq", sa.Integer(), nullable=False),
         sa.Column("sent_at", frontdesk.store.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("answered_at", frontdesk.store.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], ondelete="SET NULL"),
@@ -168,6 +172,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_surveys_workspace_answered", ["workspace_id", "answered_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_surveys_customer_answered", ["customer_id", "answered_at"], unique=False
         )
 
     op.create_table(
@@ -214,11 +221,13 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("message_id_header", sa.String(length=998), nullable=True),
+        sa.Column("subject", sa.String(length=300), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_until", frontdesk.store.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
@@ -234,6 +243,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("inbound_mails", schema=None) as batch_op:
         batch_op.create_index("ix_inbound_mails_status", ["status", "received_at"], unique=False)
+        batch_op.create_index("ix_inbound_mails_message_id", ["message_id_header"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_inbound_mails_workspace_id"), ["workspace_id"], unique=False
         )
@@ -319,6 +329,7 @@ def downgrade() -> None:
     with op.batch_alter_table("inbound_mails", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbound_mails_workspace_id"))
         batch_op.drop_index("ix_inbound_mails_status")
+        batch_op.drop_index("ix_inbound_mails_message_id")
 
     op.drop_table("inbound_mails")
     with op.batch_alter_table("attachments", schema=None) as batch_op:
@@ -327,6 +338,7 @@ def downgrade() -> None:
 
     op.drop_table("attachments")
     with op.batch_alter_table("surveys", schema=None) as batch_op:
+        batch_op.drop_index("ix_surveys_customer_answered")
         batch_op.drop_index("ix_surveys_workspace_answered")
         batch_op.drop_index(batch_op.f("ix_surveys_conversation_id"))
 

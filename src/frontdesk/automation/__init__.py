@@ -1,0 +1,1 @@
+"""Automation around conversations: macros, satisfaction surveys, SLA clocks."""

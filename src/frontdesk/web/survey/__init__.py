@@ -1,0 +1,1 @@
+"""The public survey pages: one-click answers from CSAT emails, no login."""

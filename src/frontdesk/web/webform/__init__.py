@@ -1,0 +1,1 @@
+"""The public web form of each workspace, at /form/{workspace_slug}."""
