@@ -93,6 +93,18 @@ def _run_server(runtime, host: str, port: int, listener=None) -> None:  # type: 
             listener.stop()
 
 
+def _default_base_url(runtime, host: str, port: int) -> str:  # type: ignore[no-untyped-def]
+    """FRONTDESK_BASE_URL, or this server's own address when it is not set: emails (article
+    links, survey links) are read away from any request, so they need one."""
+    if not runtime.settings.base_url:
+        runtime.settings.base_url = f"http://{host}:{port}"
+        logging.getLogger("frontdesk").info(
+            "FRONTDESK_BASE_URL is not set: links in emails point to %s",
+            runtime.settings.base_url,
+        )
+    return str(runtime.settings.base_url).rstrip("/")
+
+
 HostOpt = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOpt = Annotated[int, typer.Option(help="Port to listen on.")]
 SmtpPortOpt = Annotated[
@@ -110,6 +122,7 @@ SmtpPortOpt = Annotated[
 def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, smtp_port: SmtpPortOpt = None) -> None:
     """Run the web server (API, inbox, widget). Applies database migrations first."""
     runtime = _runtime()
+    _default_base_url(runtime, host, port)
     listener = _start_smtp(runtime, smtp_port)
     console.print(f"Frontdesk on http://{host}:{port}  (inbox: /login, API docs: /docs)")
     if listener is not None:
@@ -162,7 +175,7 @@ def demo(
     from frontdesk.demo import seed_demo, start_demo_site, warm_knowledge_index
 
     runtime = _runtime()
-    base = runtime.settings.base_url.rstrip("/") or f"http://{host}:{port}"
+    base = _default_base_url(runtime, host, port)
     site = f"http://{host}:{site_port}"
     with runtime.db.write() as session:
         info = seed_demo(session, base_url=base, site_origin=site)
@@ -182,6 +195,7 @@ def demo(
     console.print(f"Demo website:  {site}/   (the chat widget, from another origin)")
     console.print(f"Widget page:   {base}/widget/demo/{info.workspace_slug}")
     console.print(f"Help center:   {base}/help/{info.workspace_slug}")
+    console.print(f"Web form:      {base}/form/{info.workspace_slug}")
     console.print(f"API docs:      {base}/docs")
     console.print(f"API token:     {info.api_token}", soft_wrap=True)
     if listener is not None:

@@ -375,3 +375,27 @@ def test_a_customer_without_an_address_gets_no_email_and_the_reply_is_kept(
         assert s.get_one(Message, message_id).body == "Hello?"
         assert s.scalars(select(OutboundEmail)).all() == []
     assert relay.messages == []
+
+
+def test_long_message_ids_stay_one_token_in_the_threading_headers() -> None:
+    """A 90-character Message-ID (ours for mail that had none) must not be folded into an
+    RFC 2047 encoded word: mail clients would no longer thread the reply."""
+    from frontdesk.channels.email.outbound import build_email
+    from frontdesk.store.models import utcnow
+
+    long_id = "<" + "a" * 64 + "@frontdesk.missing-id>"
+    email = OutboundEmail(
+        from_addr="Support <support@acme.example>",
+        to_addr="ana@example.com",
+        reply_to="support+c1-abcdefghij@acme.example",
+        subject="Re: Help",
+        message_id_header="<" + "b" * 32 + "@acme.example>",
+        in_reply_to=long_id,
+        references=[long_id, "<" + "c" * 70 + "@mail.example>"],
+        body_text="Hello",
+        kind="reply",
+        created_at=utcnow(),
+    )
+    raw = build_email(email).as_bytes()
+    assert f"In-Reply-To: {long_id}\n".encode() in raw
+    assert b"=?utf-8?" not in raw

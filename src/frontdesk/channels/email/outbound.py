@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_POLICY = policy.default.clone(max_line_length=998)
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 SWEEP_BATCH = 500
 MAX_REFERENCES = 20
@@ -210,7 +212,9 @@ def _publish_state(session: Session, email: OutboundEmail) -> None:
 
 def build_email(email: OutboundEmail) -> EmailMessage:
     """The MIME message of an outbox row: the same headers on every attempt."""
-    mime = EmailMessage()
+    # Lines up to RFC 5322's 998: a long Message-ID in In-Reply-To/References must stay one
+    # token, never become an encoded word that breaks threading in the customer's client.
+    mime = EmailMessage(policy=_POLICY)
     mime["From"] = email.from_addr
     mime["To"] = email.to_addr
     mime["Reply-To"] = email.reply_to
