@@ -158,7 +158,10 @@ def record(session: Session, msg: InboundMessage, *, max_chars: int) -> InboundR
     previous = existing_message(session, msg.workspace_id, msg.client_id)
     if previous is not None:
         return InboundResult(previous.conversation_id, previous.id, previous.seq, True, False)
-    customer = access_customer(session, msg.workspace_id, msg.customer_id)
+    # The customer's row first: two messages of one customer at once (two emails, two tabs)
+    # then queue here instead of deadlocking on PostgreSQL over the customer and the
+    # conversation rows taken in different orders.
+    customer = access_customer(session, msg.workspace_id, msg.customer_id, lock=True)
     created = False
     if msg.conversation_id is not None:
         conversation = access_conversation(session, msg.workspace_id, msg.conversation_id)

@@ -14,8 +14,12 @@ from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.store.models import Conversation, Customer, Workspace, utcnow
 
 
-def access_customer(session: Session, workspace_id: int, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
+def access_customer(
+    session: Session, workspace_id: int, customer_id: int, *, lock: bool = False
+) -> Customer:
+    """The customer, or NotFound. ``lock``: take the row lock now (PostgreSQL ``FOR UPDATE``),
+    so that writers touching this customer's rows always lock the customer first."""
+    customer = session.get(Customer, customer_id, with_for_update=lock or None)
     if customer is None or customer.workspace_id != workspace_id:
         raise NotFound(f"Customer {customer_id} was not found.")
     return customer
