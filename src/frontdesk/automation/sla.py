@@ -68,6 +68,7 @@ from frontdesk.store.models import (
     Workspace,
     utcnow,
 )
+from frontdesk.store.ordering import lock_workspace, moved, renumber, reorder
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -239,21 +240,6 @@ def _check_team(session: Session, workspace_id: int, team_id: int | None) -> Non
         raise NotFound(f"Team {team_id} was not found.")
 
 
-def _lock(session: Session, workspace_id: int) -> None:
-    """Serialise changes to a workspace's policy order (PostgreSQL; SQLite has one writer)."""
-    found = session.execute(
-        select(Workspace.id).where(Workspace.id == workspace_id).with_for_update()
-    ).first()
-    if found is None:
-        raise NotFound(f"Workspace {workspace_id} was not found.")
-
-
-def _renumber(policies: Sequence[SlaPolicy]) -> None:
-    for position, policy in enumerate(policies):
-        if policy.position != position:
-            policy.position = position
-
-
 def do_create_policy(
     session: Session, workspace_id: int, values: Mapping[str, Any], *, position: int | None = None
 ) -> SlaPolicy:
@@ -261,7 +247,7 @@ def do_create_policy(
     conversations from their next change on (creation, priority, team, reopening)."""
     clean = validate_policy(values)
     _check_team(session, workspace_id, clean["team_id"])
-    _lock(session, workspace_id)
+    lock_workspace(session, workspace_id)
     policies = list_policies(session, workspace_id)
     if len(policies) >= MAX_POLICIES:
         raise InvalidInput(f"A workspace has at most {MAX_POLICIES} SLA policies.")
@@ -273,7 +259,7 @@ def do_create_policy(
     session.flush()
     if position is not None and 0 <= position < len(policies):
         policies.insert(position, policy)
-        _renumber(policies)
+        renumber(policies)
         session.flush()
     return policy
 
@@ -305,40 +291,26 @@ def do_reorder_policies(
     session: Session, workspace_id: int, policy_ids: Sequence[int]
 ) -> list[SlaPolicy]:
     """Put ``policy_ids`` first, in this order; the others follow in their current order."""
-    if len(set(policy_ids)) != len(policy_ids):
-        raise InvalidInput(
-            "policy_ids lists a policy twice; list each once.",
-            details=[{"field": "policy_ids", "message": "duplicate id"}],
-        )
-    _lock(session, workspace_id)
+    lock_workspace(session, workspace_id)
     policies = list_policies(session, workspace_id)
-    by_id = {p.id: p for p in policies}
-    for policy_id in policy_ids:
-        if policy_id not in by_id:
-            raise NotFound(f"SLA policy {policy_id} was not found.")
-    listed = [by_id[i] for i in policy_ids]
-    ordered = listed + [p for p in policies if p.id not in set(policy_ids)]
-    _renumber(ordered)
+    ordered = reorder(policies, policy_ids, field="policy_ids", noun="SLA policy")
     session.flush()
     return ordered
 
 
 def do_move_policy(session: Session, policy: SlaPolicy, offset: int) -> list[SlaPolicy]:
     ids = [p.id for p in list_policies(session, policy.workspace_id)]
-    index = ids.index(policy.id)
-    target = min(max(index + offset, 0), len(ids) - 1)
-    ids.insert(target, ids.pop(index))
-    return do_reorder_policies(session, policy.workspace_id, ids)
+    return do_reorder_policies(session, policy.workspace_id, moved(ids, policy.id, offset))
 
 
 def do_delete_policy(session: Session, policy: SlaPolicy) -> None:
     """Delete a policy. Its running clocks keep their targets (their ``policy_id`` becomes
     None) until their conversation changes and the remaining policies are evaluated."""
     workspace_id = policy.workspace_id
-    _lock(session, workspace_id)
+    lock_workspace(session, workspace_id)
     session.delete(policy)
     session.flush()
-    _renumber(list_policies(session, workspace_id))
+    renumber(list_policies(session, workspace_id))
     session.flush()
 
 

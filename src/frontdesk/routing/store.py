@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.routing.rules import Rule, validate_rule
-from frontdesk.store.models import Agent, AssignmentRule, Team, TeamMember, Workspace, utcnow
+from frontdesk.store.models import Agent, AssignmentRule, Team, TeamMember, utcnow
+from frontdesk.store.ordering import lock_workspace, moved, renumber, reorder
 
 __all__ = [
     "access_rule",
@@ -100,27 +101,13 @@ def _check_targets(session: Session, workspace_id: int, actions: Mapping[str, An
             )
 
 
-def _lock(session: Session, workspace_id: int) -> None:
-    found = session.execute(
-        select(Workspace.id).where(Workspace.id == workspace_id).with_for_update()
-    ).first()
-    if found is None:
-        raise NotFound(f"Workspace {workspace_id} was not found.")
-
-
-def _renumber(rules: Sequence[AssignmentRule]) -> None:
-    for position, rule in enumerate(rules):
-        if rule.position != position:
-            rule.position = position
-
-
 def do_create_rule(
     session: Session, workspace_id: int, values: Mapping[str, Any]
 ) -> AssignmentRule:
     """A new rule, last in the order unless ``values["position"]`` (0 = first) says otherwise."""
     clean = validate_rule(values)
     _check_targets(session, workspace_id, clean["actions"])
-    _lock(session, workspace_id)
+    lock_workspace(session, workspace_id)
     rules = list_rules(session, workspace_id)
     if len(rules) >= MAX_RULES:
         raise InvalidInput(f"A workspace has at most {MAX_RULES} rules; delete unused ones.")
@@ -133,7 +120,7 @@ def do_create_rule(
     position = values.get("position")
     if isinstance(position, int) and not isinstance(position, bool) and position < len(rules):
         rules.insert(max(position, 0), rule)
-        _renumber(rules)
+        renumber(rules)
         session.flush()
     return rule
 
@@ -159,20 +146,8 @@ def do_reorder(
     session: Session, workspace_id: int, rule_ids: Sequence[int]
 ) -> list[AssignmentRule]:
     """Put ``rule_ids`` first, in this order; rules not listed follow in their current order."""
-    if len(set(rule_ids)) != len(rule_ids):
-        raise InvalidInput(
-            "rule_ids lists a rule twice; list each rule once.",
-            details=[{"field": "rule_ids", "message": "duplicate id"}],
-        )
-    _lock(session, workspace_id)
-    rules = list_rules(session, workspace_id)
-    by_id = {r.id: r for r in rules}
-    for rule_id in rule_ids:
-        if rule_id not in by_id:
-            raise NotFound(f"Rule {rule_id} was not found.")
-    listed = [by_id[i] for i in rule_ids]
-    ordered = listed + [r for r in rules if r.id not in set(rule_ids)]
-    _renumber(ordered)
+    lock_workspace(session, workspace_id)
+    ordered = reorder(list_rules(session, workspace_id), rule_ids, field="rule_ids", noun="rule")
     session.flush()
     return ordered
 
@@ -180,18 +155,15 @@ def do_reorder(
 def do_move(session: Session, rule: AssignmentRule, offset: int) -> list[AssignmentRule]:
     """Move a rule up (``offset`` < 0) or down in the order."""
     ids = [r.id for r in list_rules(session, rule.workspace_id)]
-    index = ids.index(rule.id)
-    target = min(max(index + offset, 0), len(ids) - 1)
-    ids.insert(target, ids.pop(index))
-    return do_reorder(session, rule.workspace_id, ids)
+    return do_reorder(session, rule.workspace_id, moved(ids, rule.id, offset))
 
 
 def do_delete(session: Session, rule: AssignmentRule) -> None:
     workspace_id = rule.workspace_id
-    _lock(session, workspace_id)
+    lock_workspace(session, workspace_id)
     session.delete(rule)
     session.flush()
-    _renumber(list_rules(session, workspace_id))
+    renumber(list_rules(session, workspace_id))
     session.flush()
 
 
