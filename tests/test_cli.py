@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from frontdesk.accounts.actions import authenticate
 from frontdesk.cli import app
-from frontdesk.config import get_settings
+from frontdesk.config import Settings, get_settings
 from frontdesk.store.database import Database
 
 runner = CliRunner()
@@ -300,3 +300,22 @@ def test_demo_seeds_the_knowledge_base_once_and_warms_the_index(tmp_path: Path) 
         assert again.kb is None
     finally:
         runtime.close()
+
+
+def test_emails_get_the_servers_own_base_url_only_on_loopback(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from frontdesk.cli import _default_base_url
+
+    local = SimpleNamespace(settings=Settings(data_dir=tmp_path, base_url=""))
+    assert _default_base_url(local, "127.0.0.1", 8100) == "http://127.0.0.1:8100"
+    assert local.settings.base_url == "http://127.0.0.1:8100"  # article and survey links
+    # On a public address only the operator knows the URL (a proxy in front): pages keep
+    # taking it from each request, and nothing is guessed for emails.
+    public = SimpleNamespace(settings=Settings(data_dir=tmp_path, base_url=""))
+    _default_base_url(public, "0.0.0.0", 8000)  # noqa: S104 - the address under test
+    assert public.settings.base_url == ""
+    configured = SimpleNamespace(
+        settings=Settings(data_dir=tmp_path, base_url="https://support.example.com/")
+    )
+    assert _default_base_url(configured, "127.0.0.1", 8000) == "https://support.example.com"

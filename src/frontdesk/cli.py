@@ -94,15 +94,20 @@ def _run_server(runtime, host: str, port: int, listener=None) -> None:  # type: 
 
 
 def _default_base_url(runtime, host: str, port: int) -> str:  # type: ignore[no-untyped-def]
-    """FRONTDESK_BASE_URL, or this server's own address when it is not set: emails (article
-    links, survey links) are read away from any request, so they need one."""
-    if not runtime.settings.base_url:
-        runtime.settings.base_url = f"http://{host}:{port}"
-        logging.getLogger("frontdesk").info(
-            "FRONTDESK_BASE_URL is not set: links in emails point to %s",
-            runtime.settings.base_url,
-        )
-    return str(runtime.settings.base_url).rstrip("/")
+    """FRONTDESK_BASE_URL, or, on a loopback address, this server's own: emails (article and
+    survey links) are read away from any request, so they need one. On any other address only
+    the operator knows the public URL (behind a proxy), so pages keep taking it from each
+    request and emails carry no links until it is set."""
+    log = logging.getLogger("frontdesk")
+    if runtime.settings.base_url:
+        return str(runtime.settings.base_url).rstrip("/")
+    own = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    if host in ("127.0.0.1", "localhost", "::1"):
+        runtime.settings.base_url = own
+        log.info("FRONTDESK_BASE_URL is not set: links in emails point to %s", own)
+    else:
+        log.warning("FRONTDESK_BASE_URL is not set: emails will carry no links; set it")
+    return own
 
 
 HostOpt = Annotated[str, typer.Option(help="Address to listen on.")]
