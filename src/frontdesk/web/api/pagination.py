@@ -13,7 +13,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Query
 
@@ -90,3 +90,19 @@ def paginate(
     if len(rows) > limit and page:
         return page, encode_cursor(runtime, scope, key(page[-1]))
     return page, None
+
+
+class Positioned(Protocol):
+    position: int
+
+
+Ordered = TypeVar("Ordered", bound=Positioned)
+
+
+def page_by_position(
+    runtime: Runtime, scope: str, rows: Sequence[Ordered], limit: int, cursor: str | None
+) -> tuple[list[Ordered], str | None]:
+    """A page of an ordered list held whole in memory (rules, SLA policies), by ``position``."""
+    after = decode_cursor(runtime, scope, cursor)
+    rest = [row for row in rows if after is None or row.position > after]
+    return paginate(runtime, scope, rest[: limit + 1], limit, lambda row: row.position)

@@ -23,7 +23,7 @@ from frontdesk.routing.store import (
     list_rules,
 )
 from frontdesk.store.models import AssignmentRule
-from frontdesk.web.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paginate
+from frontdesk.web.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_by_position
 from frontdesk.web.api.routing import ApiRoute
 from frontdesk.web.api.schemas import (
     MAX_ID,
@@ -274,16 +274,9 @@ def _values(body: RuleCreate | RuleUpdate) -> dict[str, Any]:
 def list_all(
     client: ApiClientDep, runtime: RuntimeDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> RulePage:
-    after = decode_cursor(runtime, "rules", cursor)
     with runtime.db.read() as session:
-        rules = [
-            r
-            for r in list_rules(session, client.workspace_id)
-            if after is None or r.position > after
-        ]
-        page, next_cursor = paginate(
-            runtime, "rules", rules[: limit + 1], limit, lambda r: r.position
-        )
+        rules = list_rules(session, client.workspace_id)
+        page, next_cursor = page_by_position(runtime, "rules", rules, limit, cursor)
         return RulePage(data=[_public(r) for r in page], next_cursor=next_cursor)
 
 

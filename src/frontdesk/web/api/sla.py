@@ -49,6 +49,7 @@ from frontdesk.web.api.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     decode_cursor,
+    page_by_position,
     paginate,
 )
 from frontdesk.web.api.routing import ApiRoute
@@ -172,16 +173,9 @@ def list_all(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> SlaPolicyPage:
-    after = decode_cursor(runtime, "sla-policies", cursor)
     with runtime.db.read() as session:
-        policies = [
-            p
-            for p in list_policies(session, client.workspace_id)
-            if after is None or p.position > after
-        ]
-        page, next_cursor = paginate(
-            runtime, "sla-policies", policies[: limit + 1], limit, lambda p: p.position
-        )
+        policies = list_policies(session, client.workspace_id)
+        page, next_cursor = page_by_position(runtime, "sla-policies", policies, limit, cursor)
         return SlaPolicyPage(data=[_policy(p) for p in page], next_cursor=next_cursor)
 
 
