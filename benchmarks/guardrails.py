@@ -6,7 +6,7 @@ labelled message, with the customer's attributes from ``customers.jsonl``, and r
 * per handoff reason: recall (handed off with that reason) and recall of any handoff, and for
   ``urgent_safety`` the share given priority urgent;
 * the false-trigger rate on messages labelled ``answerable`` (each one costs the bot's
-  coverage), ``needs_person`` and ``out_of_scope``;
+  coverage) and ``out_of_scope``;
 * with ``--semantic``, the same with the embedding-similarity check added
   (:mod:`frontdesk.guardrails.semantic`), to see what it adds.
 
@@ -42,8 +42,9 @@ REASONS = (
     "frustrated",
     "urgent_safety",
     "human_request",
+    "needs_person",
 )
-NEGATIVES = ("answerable", "needs_person", "out_of_scope")
+NEGATIVES = ("answerable", "out_of_scope")
 
 
 @dataclass(frozen=True)

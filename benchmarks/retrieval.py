@@ -119,9 +119,11 @@ def load_queries(path: Path) -> tuple[list[Query], list[Query], list[Query]]:
     """(answerable, out_of_scope, needs_person): the two hand-off kinds retrieval must stop.
 
     The other hand-offs (pricing, cancellation, VIP, frustration, safety, human requests) are
-    stopped by the guardrails before retrieval, so they are not scored here. ``guarded`` says
-    whether the guardrails stop a message (with its customer's attributes, from
-    customers.jsonl beside the file) before the bot: the bot learns no negative from those.
+    stopped by the guardrails before retrieval, so they are not scored here; nor are the
+    out-of-scope and needs_person messages the guardrails stop (with the customer's attributes,
+    from customers.jsonl beside the file: a case about one order or invoice, a VIP), since the
+    bot never sees them and its threshold must be chosen on what it does see. ``guarded`` says
+    whether the guardrails stop a message before the bot: the bot learns no negative from those.
     """
     customers: dict[str, dict[str, Any]] = {}
     customers_file = path.with_name("customers.jsonl")
@@ -146,7 +148,7 @@ def load_queries(path: Path) -> tuple[list[Query], list[Query], list[Query]]:
                     guarded=guarded,
                 )
             )
-        elif expected.get("reason") in ("out_of_scope", "needs_person"):
+        elif expected.get("reason") in ("out_of_scope", "needs_person") and not guarded:
             target = oos if expected["reason"] == "out_of_scope" else needs_person
             target.append(
                 Query(row["id"], row["text"], row["language"], None, expected["reason"], guarded)

@@ -181,7 +181,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
         tmp_path / "learn.jsonl",
         [
             labelled("l1", "I forgot my login password, help", "c1", "answer", "reset-password"),
-            labelled("l2", "My invoice from May is wrong", "c2", "handoff", None, team="shop"),
+            labelled("l2", "Do you ship the charger to Iceland", "c2", "handoff", None, team="shop"),
         ],
     )
     return {"kb": kb, "customers": customers, "teams": teams, "queries": queries, "learn": learn}
@@ -277,7 +277,7 @@ def test_eval_on_a_given_database_keeps_the_workspace(
         handled = session.scalars(
             select(KbNegativeExample).where(KbNegativeExample.workspace_id == workspace.id)
         ).all()
-        assert [n.text for n in handled] == ["My invoice from May is wrong"]
+        assert [n.text for n in handled] == ["Do you ship the charger to Iceland"]
         # the handoff to learn from went to its team
         shop_conversations = session.scalars(
             select(Conversation).where(

@@ -136,12 +136,12 @@ CASES: Final[dict[str, dict[str, tuple[list[str], list[str]]]]] = {
             ],
             [
                 "The app shows E02 again, what should I do?",
-                "My invoice looks wrong, could you check it?",
+                "Where do I change the email address my invoices go to?",
             ],
         ),
         "th": (
             ["แจ้งมาสามครั้งแล้ว ยังไม่มีใครตอบเลย", "บริการห่วยมาก ไม่พอใจอย่างแรง"],
-            ["แอปไม่แสดงข้อมูล ต้องทำยังไง", "ใบแจ้งหนี้ผิด รบกวนตรวจสอบ"],
+            ["แอปไม่แสดงข้อมูล ต้องทำยังไง", "ดูใบแจ้งหนี้ย้อนหลังได้ที่ไหน"],
         ),
         "el": (
             [
@@ -152,14 +152,17 @@ CASES: Final[dict[str, dict[str, tuple[list[str], list[str]]]]] = {
         ),
         "zh": (
             ["我已经联系你们好几次了，还是没人回复！", "什么破服务，太差劲了"],
-            ["应用里没有数据，怎么办？", "发票抬头写错了，麻烦改一下"],
+            ["应用里没有数据，怎么办？", "怎么修改发票抬头？"],
         ),
         "id": (
             [
                 "sudah tiga kali saya komplain, masih belum juga diperbaiki",
                 "pelayanan kalian parah, sangat mengecewakan",
             ],
-            ["aplikasi tidak menampilkan data, bagaimana?", "tagihan saya salah, mohon dicek"],
+            [
+                "aplikasi tidak menampilkan data, bagaimana?",
+                "bagaimana cara mengubah alamat di tagihan?",
+            ],
         ),
         "es": (
             [
@@ -215,6 +218,88 @@ CASES: Final[dict[str, dict[str, tuple[list[str], list[str]]]]] = {
             [
                 "Wie lange hält der Akku bei einem Stromausfall?",
                 "Wie funktioniert die Gebrauchsanweisung für die App?",
+            ],
+        ),
+    },
+    "case": {
+        "en": (
+            [
+                "The battery I ordered came with a dented casing, what now?",
+                "I was billed twice for November, please sort it out",
+                "The installer scratched our front door when carrying the inverter in",
+                "Tracking says delivered yesterday but there is nothing at my door",
+                "My invoice looks wrong, could you check it?",
+            ],
+            [
+                "How do I track my order?",
+                "Where can I download last month's invoice?",
+                "What does the technician do during a maintenance visit?",
+                "My order hasn't arrived yet, how long does shipping usually take?",
+                "What should I do if my parcel arrives damaged?",
+                "How do I get a corrected invoice with my company name?",
+            ],
+        ),
+        "th": (
+            [
+                "สั่งแบตเตอรี่มา ได้รับแล้วกล่องบุบและตัวเครื่องเสียหาย",
+                "ช่างมาติดตั้งแล้วทำกระเบื้องหลังคาแตก",
+                "ใบแจ้งหนี้ผิด รบกวนตรวจสอบ",
+            ],
+            ["ติดตามคำสั่งซื้อได้ที่ไหน", "ดาวน์โหลดใบแจ้งหนี้ได้อย่างไร", "ถ้าได้รับสินค้าเสียหายต้องทำอย่างไร"],
+        ),
+        "el": (
+            [
+                "Το δέμα έφτασε σπασμένο, τι κάνω;",
+                "Χρεώθηκα δύο φορές αυτόν τον μήνα",
+            ],
+            [
+                "Πώς παρακολουθώ την παραγγελία μου;",
+                "Πού κατεβάζω το τιμολόγιο;",
+                "Τι κάνω αν το δέμα έρθει σπασμένο;",
+            ],
+        ),
+        "zh": (
+            [
+                "这个月被扣了两次费用",
+                "快递显示已签收，但是我没有收到",
+                "发票抬头写错了，麻烦改一下",
+            ],
+            ["怎么查询订单物流？", "在哪里下载发票？", "如果收到的货物破损怎么办？"],
+        ),
+        "id": (
+            [
+                "paket datang dalam keadaan rusak, baterainya retak",
+                "saya ditagih dua kali bulan ini",
+                "tagihan saya salah, mohon dicek",
+            ],
+            [
+                "bagaimana cara melacak pesanan?",
+                "di mana saya bisa unduh tagihan?",
+                "kalau barang datang rusak bagaimana?",
+            ],
+        ),
+        "es": (
+            [
+                "Me cobraron dos veces la suscripción este mes",
+                "El inversor llegó roto en la caja",
+                "El técnico rompió una teja del tejado",
+            ],
+            [
+                "¿Cómo sigo mi pedido?",
+                "¿Dónde descargo mis facturas?",
+                "¿Qué hago si el pedido llega roto?",
+            ],
+        ),
+        "de": (
+            [
+                "Das Paket kam beschädigt an, der Akku ist verbeult",
+                "Sie haben mir den Monatsbeitrag doppelt abgebucht",
+                "Der Monteur hat die Fassade zerkratzt",
+            ],
+            [
+                "Wie verfolge ich meine Bestellung?",
+                "Wo finde ich meine Rechnungen?",
+                "Wie bekomme ich eine neue Rechnung mit meiner Firmenadresse?",
             ],
         ),
     },

@@ -79,6 +79,25 @@ def test_rules_combine_reason_priority_and_team() -> None:
     assert urgent is not None and urgent.reason == "urgent_safety" and urgent.priority == "urgent"
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("The inverter you sent arrived cracked", "delivery"),
+        ("我的账单扣了两次", "billing"),
+        ("Der Techniker hat das Dach zerkratzt", "visit"),
+        ("¿Me lo podéis revisar? Es el pedido 4411", "action"),
+    ],
+)
+def test_a_case_says_its_kind_and_a_vip_keeps_high_priority(text: str, kind: str) -> None:
+    decision = evaluate(default_policy(), text, {"vip": True}, today=TODAY)
+    assert decision is not None
+    assert (decision.rule, decision.reason, decision.kind) == ("case", "needs_person", kind)
+    assert decision.priority == "high" and decision.teams == ()
+    assert decision.event_data()["kind"] == kind
+    # a question about what would happen is the help center's
+    assert evaluate(default_policy(), "What if the inverter arrives cracked?", {}) is None
+
+
 def test_explicit_button_is_a_human_request() -> None:
     decision = evaluate(default_policy(), "", {}, explicit_human=True)
     assert decision is not None and decision.reason == "human_request"

@@ -128,3 +128,29 @@ def test_phrases_in_every_language() -> None:
     for language, table in GUARDRAIL_PHRASES.items():
         assert set(table) == keys, language
         assert all(text.strip() for text in table.values())
+
+
+def test_a_case_about_one_order_goes_to_a_person_unless_switched_off(runtime: Runtime) -> None:
+    ids = _setup(runtime)
+    text = "My order arrived with the battery dented, please send a replacement"
+    conversation_id = send_chat(runtime, ids, text)
+    events = _events(runtime, conversation_id)
+    triggered = next(d for t, d in events if t == "guardrail_triggered")
+    assert triggered["rule"] == "case" and triggered["reason"] == "needs_person"
+    assert triggered["kind"] == "delivery"
+    assert triggered["team"] is None  # the policy names none: routing picks the team by topic
+    handed = [d["reason"] for t, d in events if t == "handed_off"]
+    assert handed == ["needs_person"]
+    assert "bot_answered" not in [t for t, _ in events]
+    with runtime.db.read() as session:
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None and conversation.priority == "normal"
+
+    with runtime.db.write() as session:
+        workspace = session.get(Workspace, ids["workspace"])
+        assert workspace is not None
+        data = default_policy().model_dump(mode="json")
+        data["case"]["enabled"] = False
+        save_policy(session, workspace, data)
+    quiet = send_chat(runtime, ids, text)
+    assert "guardrail_triggered" not in [t for t, _ in _events(runtime, quiet)]

@@ -104,7 +104,7 @@ def negatives(runtime: Runtime, shop: dict[str, Any]) -> list[tuple[str, str | N
 def test_a_question_the_bot_decided_on_and_a_person_handled_is_a_negative(
     runtime: Runtime, shop: dict[str, Any]
 ) -> None:
-    question = "My invoice from May shows an amount I do not recognise, can you check it?"
+    question = "Does the charger work with the 110 V sockets in my holiday home in Florida?"
     cid = send_chat(runtime, shop, question)
     types = event_types(runtime, cid)
     assert "bot_declined" in types or "bot_answered" in types  # the bot had its turn
@@ -168,7 +168,7 @@ def test_a_resolution_with_an_article_link_teaches_an_example_not_a_negative(
 def test_a_conversation_no_person_answered_teaches_nothing(
     runtime: Runtime, shop: dict[str, Any]
 ) -> None:
-    cid = send_chat(runtime, shop, "My invoice from May shows an amount I do not recognise")
+    cid = send_chat(runtime, shop, "Does the charger work with the 110 V sockets in my holiday home?")
     with runtime.db.write() as session:
         conversation = session.get(Conversation, cid)
         assert conversation is not None

@@ -15,13 +15,14 @@ rule                    reason                   default action
 ``cancellation``        ``policy_cancellation``  team retention, else sales; priority high
 ``plan_change``         ``policy_plan_change``   team sales
 ``pricing``             ``policy_pricing``       team sales
+``case``                ``needs_person``         (team left to routing)
 custom rules            ``policy_customer``      what the admin set (team, priority)
 ``customer``            ``policy_customer``      trial, VIP, at-risk, signed up in the last
                                                  14 days; priority high for VIP and at-risk
 ======================  =======================  ========================================
 
 Each message rule has built-in multilingual detection (:mod:`frontdesk.guardrails.intents`,
-``frustration``, ``safety``, ``human_request``) that can be switched off, plus keyword lists
+``frustration``, ``safety``, ``human_request``, ``casework``) that can be switched off, plus keyword lists
 per language the admin edits (any keyword in any language triggers the rule).
 
 :func:`evaluate` is pure: the text, the customer's attributes and today's date in, a
@@ -51,6 +52,7 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain.conversation import PRIORITY_RANK
 from frontdesk.errors import InvalidInput
+from frontdesk.guardrails.casework import detect_case
 from frontdesk.guardrails.frustration import detect_frustration
 from frontdesk.guardrails.human_request import is_human_request
 from frontdesk.guardrails.intents import detect_cancellation, detect_plan_change, detect_pricing
@@ -95,6 +97,7 @@ INTENT_RULES: Final = (
     "cancellation",
     "plan_change",
     "pricing",
+    "case",
 )
 RULE_REASONS: Final = {
     "safety": "urgent_safety",
@@ -103,6 +106,7 @@ RULE_REASONS: Final = {
     "cancellation": "policy_cancellation",
     "plan_change": "policy_plan_change",
     "pricing": "policy_pricing",
+    "case": "needs_person",
     "custom": "policy_customer",
     "customer": "policy_customer",
 }
@@ -113,6 +117,7 @@ RULE_LABELS: Final = {
     "cancellation": "Cancellation requests",
     "plan_change": "Upgrade / downgrade requests",
     "pricing": "Pricing and quotes",
+    "case": "Cases only a person can solve (an order, invoice or visit)",
     "customer": "Customer: trial, VIP, at-risk, new",
 }
 
@@ -291,6 +296,7 @@ class Policy(_Model):
     )
     plan_change: MessageRule = Field(default_factory=lambda: _intent(team="sales"))
     pricing: MessageRule = Field(default_factory=lambda: _intent(team="sales"))
+    case: MessageRule = Field(default_factory=MessageRule)
     customer: CustomerRule = Field(default_factory=CustomerRule)
     custom: Annotated[list[CustomRule], Field(max_length=MAX_CUSTOM_RULES)] = Field(
         default_factory=list
@@ -374,7 +380,7 @@ class Decision:
     priority: str | None
     teams: tuple[str, ...]  # candidate team slugs, first existing wins
     signals: list[Signal] = field(default_factory=list)
-    kind: str | None = None  # safety: hazard | account
+    kind: str | None = None  # safety: hazard | account; case: delivery | billing | visit | action
 
     def event_data(self) -> dict[str, Any]:
         return {
@@ -407,6 +413,9 @@ def _detect(
         return detect_cancellation(folded), None
     if name == "plan_change":
         return detect_plan_change(folded), None
+    if name == "case":
+        case = detect_case(folded)
+        return (case[1], case[0]) if case else ([], None)
     return detect_pricing(folded), None
 
 
@@ -540,7 +549,7 @@ def evaluate(
     attributes = attributes or {}
     folded = normalize(text)
     signals: list[Signal] = []
-    kind: str | None = None
+    kinds: dict[str, str] = {}  # rule -> kind (safety: hazard | account; case: delivery, …)
     for name in INTENT_RULES:
         rule = policy.message_rule(name)
         if not rule.enabled:
@@ -548,8 +557,8 @@ def evaluate(
         matched: list[str] = []
         if rule.builtin or (name == "human_request" and explicit_human):
             matched, found_kind = _detect(name, text, folded, explicit_human)
-            if found_kind and name == "safety":
-                kind = found_kind
+            if found_kind:
+                kinds[name] = found_kind
         matched += [f"keyword: {k}" for k in keyword_hits(rule.keywords, folded)]
         if matched:
             signals.append(Signal(name, RULE_REASONS[name], matched, rule.priority, _teams(rule)))
@@ -586,5 +595,5 @@ def evaluate(
         priority=_max_priority([s.priority for s in signals]),
         teams=teams,
         signals=signals,
-        kind=kind if first.rule == "safety" else None,
+        kind=kinds.get(first.rule),
     )
