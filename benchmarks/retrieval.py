@@ -58,35 +58,6 @@ PASSAGES = frozenset({"passage"})
 DEFAULT = "+ BM25 (weight 0.3) = default"
 NO_SKIP: dict[str, frozenset[str]] = {}
 SEED = 7
-# Calibration feature sets compared with learned history (the shipped one is FEATURES).
-BASE_FEATURES = ("fused_n", "margin_n", "e5", "use", "use_active", "e5_gap", "use_gap", "bm25_z")
-LEARNED_SETS: dict[str, tuple[str, ...]] = {
-    "base": BASE_FEATURES,
-    "+ answerable": (*BASE_FEATURES, "answerable", "answerable_active"),
-    "+ answerable, example_pos": (
-        *BASE_FEATURES,
-        "answerable",
-        "answerable_active",
-        "example_pos",
-        "example_pos_active",
-    ),
-    "+ answerable, example_pos, negative_max": (
-        *BASE_FEATURES,
-        "answerable",
-        "answerable_active",
-        "example_pos",
-        "example_pos_active",
-        "negative_max",
-        "negative_active",
-    ),
-    "+ example_pos, negative_max": (
-        *BASE_FEATURES,
-        "example_pos",
-        "example_pos_active",
-        "negative_max",
-        "negative_active",
-    ),
-}
 TODAY = dt.date(2026, 12, 1)  # the guardrails' date (trial and signup rules): fixed, reproducible
 L2 = 10.0  # ridge penalty of the calibration (few labelled messages, correlated features)
 
@@ -98,8 +69,6 @@ class Query:
     language: str
     article_id: str | None  # None: out of scope (or needs a person)
     reason: str = "answerable"  # or out_of_scope, needs_person
-    # a guardrail stops it before the bot (the customer's policy): never a negative example
-    guarded: bool = False
 
 
 def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
@@ -122,8 +91,7 @@ def load_queries(path: Path) -> tuple[list[Query], list[Query], list[Query]]:
     stopped by the guardrails before retrieval, so they are not scored here; nor are the
     out-of-scope and needs_person messages the guardrails stop (with the customer's attributes,
     from customers.jsonl beside the file: a case about one order or invoice, a VIP), since the
-    bot never sees them and its threshold must be chosen on what it does see. ``guarded`` says
-    whether the guardrails stop a message before the bot: the bot learns no negative from those.
+    bot never sees them and its threshold must be chosen on what it does see.
     """
     customers: dict[str, dict[str, Any]] = {}
     customers_file = path.with_name("customers.jsonl")
@@ -145,14 +113,11 @@ def load_queries(path: Path) -> tuple[list[Query], list[Query], list[Query]]:
                     row["text"],
                     row["language"],
                     expected["article_id"],
-                    guarded=guarded,
                 )
             )
         elif expected.get("reason") in ("out_of_scope", "needs_person") and not guarded:
             target = oos if expected["reason"] == "out_of_scope" else needs_person
-            target.append(
-                Query(row["id"], row["text"], row["language"], None, expected["reason"], guarded)
-            )
+            target.append(Query(row["id"], row["text"], row["language"], None, expected["reason"]))
     return answerable, oos, needs_person
 
 
@@ -489,21 +454,17 @@ def learned_search(
     learn: Sequence[int],
     test: Sequence[int],
     fusion: Fusion,
-    *,
-    negatives: bool = True,
 ) -> dict[int, list[Any]]:
     """Search ``test`` in an index that learnt ``learn`` as the product does from handled
     conversations: an answerable message is an example question of its article (the agent
-    sent the link); an out-of-scope or needs_person one that no guardrail stops is a
-    negative example (the bot had its turn, a person handled it without an article)."""
+    sent the link). The out-of-scope and needs_person ones the product stores as negative
+    examples, which the index does not read."""
     index = KnowledgeIndex([e for e in embedders if e.name != "e5q"])
     index.add_articles(articles)
     for i in learn:
         query = queries[i]
         if query.article_id:
             index.add_example(query.article_id, query.text, query.language)
-        elif negatives and not query.guarded:
-            index.add_negative(query.text, query.language)
     return {
         i: index.search(
             queries[i].text,
@@ -523,63 +484,24 @@ def learned_folds(
     vectors: dict[str, np.ndarray[Any, Any]],
     fold_of: Sequence[int],
     fusion: Fusion,
-    *,
-    negatives: bool = True,
 ) -> list[list[Any]]:
     """Each message searched in an index that learnt the other folds' messages."""
     results: list[list[Any]] = [[] for _ in queries]
     for fold in sorted(set(fold_of)):
         test = [i for i, f in enumerate(fold_of) if f == fold]
         learn = [i for i, f in enumerate(fold_of) if f != fold]
-        found = learned_search(
-            articles, embedders, queries, vectors, learn, test, fusion, negatives=negatives
-        )
+        found = learned_search(articles, embedders, queries, vectors, learn, test, fusion)
         for i, hits in found.items():
             results[i] = hits
     return results
 
 
-def grouped_oof(
-    rows: Sequence[dict[str, float]],
-    labels: Sequence[int],
-    row_fold: Sequence[int],
-    names: Sequence[str],
-    l2: float,
-) -> np.ndarray[Any, Any]:
-    """Out-of-fold probabilities, the folds given per row (a message's rows stay together)."""
-    fold = np.array(row_fold)
-    oof = np.zeros(len(rows))
-    for f in sorted(set(row_fold)):
-        test = np.flatnonzero(fold == f)
-        train = np.flatnonzero(fold != f)
-        oof[test] = _fit_predict(rows, labels, train, test, names, l2)
-    return oof
-
-
-def regime_threshold(
-    probabilities: np.ndarray[Any, Any],
-    labels: Sequence[int],
-    regimes: Sequence[np.ndarray[Any, Any]],
-    precision: float,
-) -> float:
-    """The lowest threshold whose answers keep ``precision`` in every regime at once (with
-    and without learned history: one shipped model serves both); 1.0 if none does."""
-    y = np.array(labels)
-    for t in sorted(set(np.round(probabilities, 4))):
-        answered = probabilities >= t
-        if all(
-            (answered & regime).sum() >= 3 and float(y[answered & regime].mean()) >= precision
-            for regime in regimes
-        ):
-            return float(t)
-    return 1.0
-
-
 @dataclass
 class LearnedCalibration:
-    """The rows the calibration is fitted on: every message twice, searched without history
-    (``nolearn``) and with the other folds learnt (``learned``); and, for the nested figures,
-    each outer fold's training rows computed without that fold (inner k-fold)."""
+    """The rows the calibration and its two thresholds come from (:func:`history_thresholds`):
+    every message twice, searched without history (``nolearn``) and with the other folds learnt
+    (``learned``); and, for the nested figures, each outer fold's training rows computed without
+    that fold (inner k-fold)."""
 
     queries: Sequence[Query]
     fold_of: Sequence[int]
@@ -590,57 +512,6 @@ class LearnedCalibration:
     # outer fold -> (rows, labels, row_fold, is_learned) of the other folds
     inner: dict[int, tuple[list[dict[str, float]], list[int], list[int], list[bool]]]
     trainable: Sequence[bool]  # the messages the calibration is fitted on
-
-    def union(self) -> tuple[list[dict[str, float]], list[int], list[int], list[bool]]:
-        keep = [i for i, t in enumerate(self.trainable) if t]
-        return (
-            [self.nolearn[i] for i in keep] + [self.learned[i] for i in keep],
-            [self.nolearn_labels[i] for i in keep] + [self.learned_labels[i] for i in keep],
-            [self.fold_of[i] for i in keep] * 2,
-            [False] * len(keep) + [True] * len(keep),
-        )
-
-    def fit(
-        self, names: Sequence[str], l2: float, precision: float, notes: dict[str, Any]
-    ) -> Confidence:
-        rows, labels, row_fold, learned = self.union()
-        oof = grouped_oof(rows, labels, row_fold, names, l2)
-        regimes = [np.array(learned), ~np.array(learned)]
-        threshold = regime_threshold(oof, labels, regimes, precision)
-        return Confidence.fit(
-            rows, labels, threshold=threshold, l2=l2, notes=notes, feature_names=names
-        )
-
-    def nested(self, names: Sequence[str], l2: float, precision: float) -> dict[str, Any]:
-        """Figures with nothing learnt from the scored message: for each outer fold, the model
-        and threshold come from the other folds' rows, whose learned features were computed
-        without the outer fold; then the outer fold is scored with and without history."""
-        n = len(self.queries)
-        answered = {"learned": np.zeros(n, dtype=bool), "nolearn": np.zeros(n, dtype=bool)}
-        thresholds = []
-        for fold, (rows, labels, row_fold, learned) in sorted(self.inner.items()):
-            oof = grouped_oof(rows, labels, row_fold, names, l2)
-            regimes = [np.array(learned), ~np.array(learned)]
-            threshold = regime_threshold(oof, labels, regimes, precision)
-            thresholds.append(threshold)
-            test = np.array([i for i in range(n) if self.fold_of[i] == fold])
-            everything = list(range(len(rows)))
-            for name, scored in (("learned", self.learned), ("nolearn", self.nolearn)):
-                model_rows = [*rows, *[scored[i] for i in test]]
-                probabilities = _fit_predict(
-                    model_rows,
-                    [*labels, *([0] * len(test))],
-                    np.array(everything),
-                    np.arange(len(rows), len(model_rows)),
-                    names,
-                    l2,
-                )
-                answered[name][test] = probabilities >= threshold
-        return {
-            "learned": answer_figures(answered["learned"], self.learned_labels, self.queries),
-            "nolearn": answer_figures(answered["nolearn"], self.nolearn_labels, self.queries),
-            "thresholds": [round(t, 4) for t in thresholds],
-        }
 
 
 def _predict(
@@ -709,32 +580,11 @@ def history_thresholds(
     )
 
 
-def history_fit(
-    cal: LearnedCalibration,
-    names: Sequence[str],
-    l2: float,
-    precision: float,
-    notes: dict[str, Any],
-) -> Confidence:
-    """The shipped calibration: the model on the rows without history, two thresholds."""
-    keep = [i for i, t in enumerate(cal.trainable) if t]
-    threshold, learned_threshold = history_thresholds(cal, names, l2, precision)
-    model = Confidence.fit(
-        [cal.nolearn[i] for i in keep],
-        [cal.nolearn_labels[i] for i in keep],
-        threshold=threshold,
-        l2=l2,
-        notes=notes,
-        feature_names=names,
-    )
-    model.learned_threshold = learned_threshold
-    return model
-
-
 def history_nested(
     cal: LearnedCalibration, names: Sequence[str], l2: float, precision: float
 ) -> dict[str, Any]:
-    """:func:`history_fit` with nothing learnt from the scored message: for each outer fold
+    """The shipped calibration (the model on the rows without history, two thresholds) with
+    nothing learnt from the scored message: for each outer fold
     the model and both thresholds come from the other folds (their learned rows computed
     without the outer fold), then the outer fold is scored with and without history."""
     n = len(cal.queries)
@@ -908,9 +758,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     # What the product learns from handled conversations (the eval's --folds partition):
-    # every message searched without history and with the other folds learnt, examples and
-    # negatives; the calibration is fitted on both (one model serves a new workspace and one
-    # with history), its threshold the lowest keeping the precision in both regimes.
+    # every message searched without history and with the other folds' example questions
+    # learnt; the shipped model is fitted on the rows without history, with a second threshold
+    # for the rows with history (history_thresholds).
     fold_of = dev_folds(args.data / "dev.jsonl", queries, args.folds)
     calibration = learned_calibration(
         articles, embedders, queries, vectors, fold_of, default_results, Fusion(), trainable
@@ -918,43 +768,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     learned_results = learned_folds(articles, embedders, queries, vectors, fold_of, Fusion())
     rows.append(
         {
-            "configuration": "default + learned from other folds (examples, negatives)",
+            "configuration": "default + learned from other folds (examples)",
             **summarize(queries, learned_results),
             "confidence": confidence_row(learned_results),
         }
     )
-    learned_ablation = []
-    for name, feature_set in LEARNED_SETS.items():
-        nested = calibration.nested(feature_set, L2, args.precision)
-        model = calibration.fit(feature_set, L2, args.precision, {})
-        learned_ablation.append(
-            {
-                "features": name,
-                "nested": {
-                    regime: {k: v for k, v in nested[regime].items() if k != "by_language"}
-                    | {
-                        "coverage_by_language": {
-                            lang: f["answer_coverage"]
-                            for lang, f in nested[regime]["by_language"].items()
-                        }
-                    }
-                    for regime in ("learned", "nolearn")
-                },
-                "nested_thresholds": nested["thresholds"],
-                "threshold": round(model.threshold, 4),
-                "in_sample": {
-                    regime: answer_figures(
-                        np.array([model.probability(h) >= model.threshold for h in results]),
-                        labels_for(queries, results),
-                        queries,
-                    )
-                    for regime, results in (
-                        ("learned", learned_results),
-                        ("nolearn", default_results),
-                    )
-                },
-            }
-        )
     for embedder in embedders:
         if isinstance(embedder, CachedEmbedder):
             embedder.save()
@@ -1018,7 +836,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fitted_on": "helios dev.jsonl: answerable (label: top-1 right) + out_of_scope (label 0)"
             + ("" if args.no_needs_person_training else " + needs_person (label 0)"),
             "threshold_rule": f"lowest with answer precision >= {args.precision} on {args.folds}-fold out-of-fold probabilities",
-            "learned_threshold_rule": f"the same, on the dev messages searched with the other {args.folds - 1} of {args.folds} folds learnt (the partition of frontdesk eval --folds; answerable ones as example questions, out_of_scope and needs_person ones no guardrail stops as negatives)",
+            "learned_threshold_rule": f"the same, on the dev messages searched with the other {args.folds - 1} of {args.folds} folds learnt (the partition of frontdesk eval --folds; answerable ones as example questions)",
             "l2": L2,
             "fitted_at": dt.datetime.now(dt.UTC).date().isoformat(),
             "nested_cross_validated": {k: v for k, v in cv.items() if k != "by_language"},
@@ -1060,11 +878,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for query in queries:
         if query.article_id:
             live.add_example(query.article_id, query.text, query.language)
-        elif not query.guarded:
-            live.add_negative(query.text, query.language)
-    t0 = time.perf_counter()
-    live.search("hello", "en", 5)  # the first search after a change fits the answerable model
-    refit_ms = (time.perf_counter() - t0) * 1000
+    live.search("hello", "en", 5)  # the first search after a change rebuilds: not counted
     learned_latencies = []
     for query in queries:
         t0 = time.perf_counter()
@@ -1091,14 +905,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "learned_threshold": shipped.learned_threshold,
         },
         "confidence_nested_learned": nested,
-        "learned_feature_sets": learned_ablation,
         "latency_ms": {
             "p50": round(statistics.median(latencies), 1),
             "p95": round(float(np.percentile(latencies, 95)), 1),
             "reindex_one_article": round(update_ms, 1),
             "p50_with_history": round(statistics.median(learned_latencies), 1),
             "p95_with_history": round(float(np.percentile(learned_latencies, 95)), 1),
-            "first_search_after_learning": round(refit_ms, 1),
         },
         "ablation": rows,
         "seconds": round(time.perf_counter() - started, 1),
@@ -1166,25 +978,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             fmt(row["needs_person_false_answer_rate"]),
         )
     console.print(ablation)
-    learned_table = Table(
-        title=f"Learned from the other folds ({args.folds}-fold, nested: model, threshold and "
-        "learned features never saw the scored message) / without history"
-    )
-    for column in ("features", "prec", "cover", "OOS ans", "NP ans", *LANGUAGES, "t"):
-        learned_table.add_column(column, justify="right")
-    for row in learned_ablation:
-        for regime in ("learned", "nolearn"):
-            figures = row["nested"][regime]
-            learned_table.add_row(
-                f"{row['features']} ({regime})",
-                fmt(figures["answer_precision_with_needs_person"]),
-                fmt(figures["answer_coverage"]),
-                fmt(figures["oos_false_answer_rate"]),
-                fmt(figures["needs_person_false_answer_rate"]),
-                *(fmt(figures["coverage_by_language"].get(lang)) for lang in LANGUAGES),
-                f"{row['threshold']:.2f}",
-            )
-    console.print(learned_table)
     console.print(f"confidence OOS AUROC (out-of-fold): {fmt(cv['oos_auroc'])}")
     console.print(
         f"confidence shipped ({PARAMS_PATH.name}, threshold {shipped.threshold:.4f}), in-sample: "

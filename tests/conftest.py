@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from frontdesk import ratelimit
 from frontdesk.config import Settings
 from frontdesk.runtime import Runtime, install
 from frontdesk.store.migrate import upgrade
@@ -136,3 +139,12 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 def client(runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime), base_url="http://127.0.0.1") as c:
         yield c
+
+
+@pytest.fixture
+def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate limiter's clock stands still, so a test's attempts all fall in one fixed
+    window: on a loaded machine they may take long enough to cross into the next one, which
+    starts the count again."""
+    clock = SimpleNamespace(time=lambda: 1_800_000_030.0, monotonic=time.monotonic)
+    monkeypatch.setattr(ratelimit, "time", clock)

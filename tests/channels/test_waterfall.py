@@ -402,6 +402,7 @@ def test_other_customers_conversations_and_chats_that_did_not_ask(
     assert relay.messages == []
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_email_addresses_are_rate_limited(
     client: TestClient, runtime: Runtime, relay: CaptureRelay
 ) -> None:

@@ -454,6 +454,7 @@ def test_check_token_reasons(runtime: Runtime) -> None:
     assert old.value.expired
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_the_rate_limit(client: TestClient, runtime: Runtime, site: Site) -> None:
     runtime.settings.rate_form_per_hour = 2
     assert post(client, site, fields()).status_code == 200

@@ -181,7 +181,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
         tmp_path / "learn.jsonl",
         [
             labelled("l1", "I forgot my login password, help", "c1", "answer", "reset-password"),
-            labelled("l2", "Do you ship the charger to Iceland", "c2", "handoff", None, team="shop"),
+            labelled(
+                "l2", "Do you ship the charger to Iceland", "c2", "handoff", None, team="shop"
+            ),
         ],
     )
     return {"kb": kb, "customers": customers, "teams": teams, "queries": queries, "learn": learn}

@@ -44,9 +44,17 @@ def test_read_outcome_takes_the_bots_events() -> None:
     )
     assert got.answered_article == "reset-password"
     assert got.answer_probability == 0.91
+    assert (got.decision_article, got.decision_probability) == ("reset-password", 0.91)
     assert got.declined and got.bot_resolved
     assert got.handoff_reasons == ("feedback_no",)
     assert got.answered_right and got.team == "billing" and got.priority == "high"
+
+
+def test_a_declined_question_keeps_the_article_it_was_not_sure_of() -> None:
+    events = [("bot_declined", {"article_id": "reset-password", "probability": 0.41})]
+    got = read_outcome("q", "en", answer("reset-password"), events)
+    assert got.declined and not got.answered and got.answer_probability is None
+    assert (got.decision_article, got.decision_probability) == ("reset-password", 0.41)
 
 
 def test_read_outcome_of_a_silent_bot() -> None:

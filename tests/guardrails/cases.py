@@ -229,6 +229,8 @@ CASES: Final[dict[str, dict[str, tuple[list[str], list[str]]]]] = {
                 "The installer scratched our front door when carrying the inverter in",
                 "Tracking says delivered yesterday but there is nothing at my door",
                 "My invoice looks wrong, could you check it?",
+                "I see two identical charges on my card for the same invoice",
+                "The installer left a hole in the roof, who will repair it?",
             ],
             [
                 "How do I track my order?",
@@ -237,6 +239,8 @@ CASES: Final[dict[str, dict[str, tuple[list[str], list[str]]]]] = {
                 "My order hasn't arrived yet, how long does shipping usually take?",
                 "What should I do if my parcel arrives damaged?",
                 "How do I get a corrected invoice with my company name?",
+                "Is there a fee if the technician has to come back?",
+                "Why is my bill higher in winter?",
             ],
         ),
         "th": (
@@ -245,7 +249,12 @@ CASES: Final[dict[str, dict[str, tuple[list[str], list[str]]]]] = {
                 "ช่างมาติดตั้งแล้วทำกระเบื้องหลังคาแตก",
                 "ใบแจ้งหนี้ผิด รบกวนตรวจสอบ",
             ],
-            ["ติดตามคำสั่งซื้อได้ที่ไหน", "ดาวน์โหลดใบแจ้งหนี้ได้อย่างไร", "ถ้าได้รับสินค้าเสียหายต้องทำอย่างไร"],
+            [
+                "ติดตามคำสั่งซื้อได้ที่ไหน",
+                "ดาวน์โหลดใบแจ้งหนี้ได้อย่างไร",
+                "ถ้าได้รับสินค้าเสียหายต้องทำอย่างไร",
+                "ทำไมบิลเดือนนี้สูงกว่าปกติ",
+            ],
         ),
         "el": (
             [
@@ -264,7 +273,12 @@ CASES: Final[dict[str, dict[str, tuple[list[str], list[str]]]]] = {
                 "快递显示已签收，但是我没有收到",
                 "发票抬头写错了，麻烦改一下",
             ],
-            ["怎么查询订单物流？", "在哪里下载发票？", "如果收到的货物破损怎么办？"],
+            [
+                "怎么查询订单物流？",
+                "在哪里下载发票？",
+                "如果收到的货物破损怎么办？",
+                "维修师傅上门保养会做什么？",
+            ],
         ),
         "id": (
             [
@@ -300,6 +314,7 @@ CASES: Final[dict[str, dict[str, tuple[list[str], list[str]]]]] = {
                 "Wie verfolge ich meine Bestellung?",
                 "Wo finde ich meine Rechnungen?",
                 "Wie bekomme ich eine neue Rechnung mit meiner Firmenadresse?",
+                "Warum ist meine Rechnung im Winter höher?",
             ],
         ),
     },

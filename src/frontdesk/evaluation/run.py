@@ -456,6 +456,8 @@ def outcome_detail(outcome: Outcome) -> dict[str, Any]:
         },
         "answered_article": outcome.answered_article,
         "answer_probability": outcome.answer_probability,
+        "decision_article": outcome.decision_article,
+        "decision_probability": outcome.decision_probability,
         "declined": outcome.declined,
         "handoff_reasons": list(outcome.handoff_reasons),
         "bot_resolved": outcome.bot_resolved,

@@ -54,6 +54,10 @@ class Outcome:
     expected: Expected
     answered_article: str | None = None  # the article of the bot's (first) answer
     answer_probability: float | None = None
+    # the bot's first decision, answered or declined: the best article and its probability
+    # (for finding the misses: how far below the threshold a declined right article was)
+    decision_article: str | None = None
+    decision_probability: float | None = None
     declined: bool = False
     handoff_reasons: tuple[str, ...] = ()
     bot_resolved: bool = False
@@ -100,10 +104,19 @@ def read_outcome(
     first, and the conversation's final team, triage flag and priority."""
     answered: str | None = None
     probability: float | None = None
+    decision: tuple[str | None, float | None] | None = None
     declined = False
     reasons: list[str] = []
     resolved = False
     for kind, data in events:
+        if kind in ("bot_answered", "bot_declined") and decision is None:
+            article, value = data.get("article_id"), data.get("probability")
+            decision = (
+                article if isinstance(article, str) and article else None,
+                float(value)
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else None,
+            )
         if kind == "bot_answered" and answered is None:
             article = data.get("article_id")
             if isinstance(article, str) and article:
@@ -123,6 +136,8 @@ def read_outcome(
         expected=expected,
         answered_article=answered,
         answer_probability=probability,
+        decision_article=decision[0] if decision else None,
+        decision_probability=decision[1] if decision else None,
         declined=declined,
         handoff_reasons=tuple(reasons),
         bot_resolved=resolved,

@@ -104,6 +104,8 @@ _BILLING: Final = _compile(
             r"\d times|several times|multiple times|double|"
             r"more than once|too much|the wrong amount)\b",
             r"\b(?:double|duplicate)[- ]?(?:charge|charged|payment|billing|debit)s?\b",
+            r"\b(?:two|2|three|3|duplicate|identical) (?:identical |duplicate |same )?(?:charges|"
+            r"payments|debits|transactions)\b",
             r"\bovercharg\w*",
             r"\b(?:invoice|bill|charge|statement|receipt)s?\b.{0,40}\b(?:is wrong|are wrong|"
             r"(?:looks|seems|look|seem) wrong|"
@@ -156,7 +158,8 @@ _VISIT: Final = _compile(
         "en": [
             r"\b(?:technician|installer|engineer|fitter|electrician|your (?:guy|team|crew))s?\b"
             r".{0,60}\b(?:damaged|broke|cracked|scratched|dented|left (?:a |the |some )?\w+ "
-            r"(?:hanging|behind|lying|on)|forgot|didn'?t (?:finish|fix|come|show up)|"
+            r"(?:hanging|behind|lying|on)|left (?:a |the )?(?:holes?|mess|scratch\w*|dents?|"
+            r"cracks?|marks?)|forgot|didn'?t (?:finish|fix|come|show up)|"
             r"never (?:came|showed up|finished))\b",
             r"\b(?:again|still|back)\b.{0,40}\bafter (?:the |your |a )?(?:technician|installer|"
             r"engineer|repair|service|maintenance)\b",
@@ -214,6 +217,7 @@ _ACTION: Final = _compile(
             r"\b(?:need|want|like) (?:a )?(?:new|corrected) invoice\b",
             r"\bwho (?:pays|will pay|is paying|covers|is responsible) for (?:it|this|that|the "
             r"(?:damage|repair))\b",
+            r"\bwho (?:will|is going to|should|can) (?:repair|fix|pay for) (?:it|this|that)\b",
         ],
         "es": [
             r"\b(?:me lo|me la|nos lo) (?:podeis|pueden|puedes) (?:revisar|comprobar|mirar|"

@@ -28,7 +28,6 @@ from frontdesk.knowledge.index import Hit
 
 __all__ = [
     "FEATURES",
-    "LEARNED_FEATURES",
     "PARAMS_PATH",
     "Confidence",
     "features",
@@ -40,17 +39,6 @@ PARAMS_PATH = Path(__file__).with_name("confidence.json")
 FEATURES = ("fused_n", "margin_n", "e5", "use", "use_active", "e5_gap", "use_gap", "bm25_z")
 # Kept in ``features()`` so a confidence.json fitted on the earlier feature set still loads.
 LEGACY_FEATURES = ("fused", "margin", "agreement")
-# What the team's history adds (:mod:`frontdesk.knowledge.learning`): each value with a flag
-# saying whether there was anything learned to compute it from (the value is 0 when not).
-LEARNED_FEATURES = (
-    "history",
-    "answerable",
-    "answerable_active",
-    "example_pos",
-    "example_pos_active",
-    "negative_max",
-    "negative_active",
-)
 EMBEDDERS = ("e5", "use")
 
 
@@ -66,13 +54,12 @@ def features(hits: Sequence[Hit]) -> dict[str, float]:
       every other article (z-score units; negative when that model prefers another article).
       When USE is off, ``use_gap`` repeats ``e5_gap``;
     * ``bm25_z``: the top article's BM25 relative to the best BM25 (identifiers, names);
-    * learned from the team (:data:`LEARNED_FEATURES`, see :mod:`frontdesk.knowledge.index`):
-      ``answerable``, the log-odds of the model that tells the questions answered with an
-      article from those a person had to handle; ``example_pos``, the nearest learned example
-      question of the top article; ``negative_max``, the nearest question a person had to
-      handle; each with its ``*_active`` flag (0 and 0 in a workspace with no history).
+    * ``fused``, ``margin``, ``agreement``: the earlier feature set (:data:`LEGACY_FEATURES`).
+
+    Learned history is not a feature: the hit's ``history`` signal only picks the threshold
+    (:meth:`Confidence.threshold_for`).
     """
-    names = (*FEATURES, *LEGACY_FEATURES, *LEARNED_FEATURES)
+    names = (*FEATURES, *LEGACY_FEATURES)
     if not hits:
         return dict.fromkeys(names, 0.0)
     top = hits[0].signals
@@ -93,7 +80,6 @@ def features(hits: Sequence[Hit]) -> dict[str, float]:
         "fused": hits[0].score,
         "margin": hits[0].score - second,
         "agreement": agreement,
-        **{name: top.get(name, 0.0) for name in LEARNED_FEATURES},
     }
 
 

@@ -16,14 +16,13 @@ language versions, so a Thai question finds an English-only article):
 * BM25 over language-aware tokens (:mod:`frontdesk.language.tokenize`), divided by the best
   article's BM25, for exact identifiers (E04, NW-20431) and names; low weight.
 
-Learned signals (not fused; calibration features, :mod:`frontdesk.knowledge.confidence`), from
-what the team handled (:mod:`frontdesk.knowledge.learning`): the example questions are the
-questions the bot can answer, the *negative* examples (:meth:`KnowledgeIndex.add_negative`)
-questions a person had to handle. With at least ``MIN_LEARNED`` of each, a linear
-``answerable`` model (logistic regression on the embeddings of the models the query's language
-uses) is fitted on them when the index changes and scores every query; each hit also carries
-its article's nearest example question (``example_pos``) and the query its nearest negative
-(``negative_max``), each a cosine averaged over the models.
+What the team handled (:mod:`frontdesk.knowledge.learning`) reaches the search as example
+questions, fused as the ``example_weight`` signal below; each hit's ``history`` signal is 1.0
+when the index has any, for :meth:`frontdesk.knowledge.confidence.Confidence.threshold_for`
+(the learned threshold). An ``answerable`` model fitted on the examples against the questions a
+person had to handle, and the nearest-example and nearest-negative cosines, were measured as
+calibration features and dropped: no coverage gain at equal precision on Helios dev
+(docs/evaluation.md).
 
 Optional signals, each z-scored over articles per embedder and added with its own weight: the
 best title (``title_weight``, off: it measured no gain) and the best example question
@@ -47,7 +46,6 @@ from __future__ import annotations
 
 import math
 import threading
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,12 +66,6 @@ LEXICAL = "bm25"
 BM25_K1 = 1.2
 BM25_B = 0.75
 MIN_CENTERING_UNITS = 3
-# Learned questions of each kind (examples, negatives) before the ``answerable`` model is fitted,
-# and the most of each it is fitted on (the newest).
-MIN_LEARNED = 5
-MAX_LEARNED = 2000
-ANSWERABLE_C = 3.0  # inverse L2 strength of the answerable model (benchmarks/retrieval.py)
-ANSWERABLE_CLIP = 10.0
 
 
 @dataclass(frozen=True)
@@ -166,9 +158,6 @@ class KnowledgeIndex:
         self._groups: dict[tuple[str, str], list[_Unit]] = {}
         self._vectors: dict[tuple[str, str], dict[str, Vectors]] = {}
         self._titles: dict[str, str] = {}
-        # questions a person had to handle: text -> unit, and their vectors
-        self._negatives: dict[str, _Unit] = {}
-        self._negative_vectors: dict[str, dict[str, Vectors]] = {}
         self._built: _Matrices | None = None
 
     # ----- updates -------------------------------------------------------------------------
@@ -248,34 +237,6 @@ class KnowledgeIndex:
             }
             self._built = None
 
-    def add_negative(self, text: str, language: str, article_id: str | None = None) -> None:
-        """A question a person had to handle, though the bot had its turn on it (the article
-        it had found best, if any, is kept for display only)."""
-        text = " ".join(text.split())
-        if not text:
-            return
-        with self._lock:
-            if text in self._negatives:
-                return
-        unit = _Unit(article_id or "", language, "example", text, None, Counter())
-        vectors = {name: vec[0] for name, vec in self._embed_group([unit]).items()}
-        with self._lock:
-            self._negatives[text] = unit
-            self._negative_vectors[text] = vectors
-            self._built = None
-
-    def remove_negative(self, text: str) -> None:
-        with self._lock:
-            text = " ".join(text.split())
-            if self._negatives.pop(text, None) is not None:
-                del self._negative_vectors[text]
-                self._built = None
-
-    @property
-    def negative_count(self) -> int:
-        with self._lock:
-            return len(self._negatives)
-
     @property
     def article_ids(self) -> list[str]:
         with self._lock:
@@ -295,7 +256,6 @@ class KnowledgeIndex:
                     self._groups,
                     self._vectors,
                     [e.name for e in self.embedders],
-                    [self._negative_vectors[t] for t in self._negatives],
                 )
             return self._built
 
@@ -313,6 +273,7 @@ class KnowledgeIndex:
         ``signals`` holds, per embedder, the raw best cosine (``e5``, ``use``), its z-score
         (``e5_z``) and the article's rank under that signal alone (``e5_rank``), and the same
         for ``bm25``; :mod:`frontdesk.knowledge.confidence` turns them into a probability.
+        ``history`` is 1.0 when the index has example questions (0.0 when not).
         """
         fusion = fusion or self.fusion
         query_tokens = tokenize(query, language)
@@ -327,17 +288,13 @@ class KnowledgeIndex:
         fused = np.zeros(n_articles, dtype=np.float64)
         unit_fused = np.zeros(len(built.unit_article), dtype=np.float64)
         per_signal: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
-        used: dict[str, NDArray[np.float32]] = {}  # the query vector of each model used
-        mean_cosines = np.zeros(len(built.unit_article), dtype=np.float64)
 
         for embedder in active:
             if query_vectors is not None and embedder.name in query_vectors:
                 q = np.asarray(query_vectors[embedder.name], dtype=np.float32).reshape(-1)
             else:
                 q = embedder.embed_queries([query])[0]
-            used[embedder.name] = q
             all_cosines = (built.vectors[embedder.name] @ q).astype(np.float64)
-            mean_cosines += all_cosines / len(active)
             cosines = all_cosines.copy()
             cosines[~kind_mask] = np.nan
             best_cosine = _max_per_article(
@@ -422,7 +379,6 @@ class KnowledgeIndex:
         # the best and second-best article under each signal alone: a hit's "gap" is how far
         # it stands above every other article under that signal (negative when another leads)
         leaders = {name: _two_best(z) for name, (_, z) in per_signal.items()}
-        learned = built.learned_signals(used, mean_cosines, n_articles)
         order = np.argsort(-fused, kind="stable")[:k]
         hits: list[Hit] = []
         for index in order:
@@ -436,7 +392,7 @@ class KnowledgeIndex:
                 signals[f"{name}_gap"] = float(
                     z[index] - (second if ranks[name][index] == 1 else first)
                 )
-            signals.update(learned.for_article(int(index)))
+            signals["history"] = 1.0 if built.has_examples else 0.0
             passage = built.best_passage(int(index), unit_fused, language, query_tokens)
             hits.append(Hit(article_id, passage, float(fused[index]), signals))
         return hits
@@ -526,10 +482,8 @@ class _Matrices:
     idf: dict[str, float]
     lengths: NDArray[np.float64]
     average_length: float
-    # the negative examples' vectors per model (one row each)
-    negatives: dict[str, Vectors] = field(default_factory=dict)
-    # fitted answerable models, by the models a query uses (None: too little to learn from)
-    _answerable: dict[tuple[str, ...], _Answerable | None] = field(default_factory=dict)
+    # any example questions among the units (the ``history`` signal)
+    has_examples: bool
 
     @classmethod
     def build(
@@ -537,7 +491,6 @@ class _Matrices:
         groups: Mapping[tuple[str, str], list[_Unit]],
         vectors: Mapping[tuple[str, str], Mapping[str, Vectors]],
         names: list[str],
-        negatives: Sequence[Mapping[str, Vectors]] = (),
     ) -> _Matrices:
         versions = {key[0] for key, units in groups.items() if key[1] != "*" and units}
         article_ids = sorted(versions)
@@ -557,11 +510,12 @@ class _Matrices:
         n = max(len(units), 1)
         idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
         lengths = np.array([sum(u.tokens.values()) for u in units], dtype=np.float64)
+        unit_kinds = np.array([u.kind for u in units], dtype=np.str_)
         return cls(
             article_ids=article_ids,
             units=units,
             unit_article=np.array([position[u.article_id] for u in units], dtype=np.int64),
-            unit_kinds=np.array([u.kind for u in units], dtype=np.str_),
+            unit_kinds=unit_kinds,
             unit_languages=np.array([u.language for u in units], dtype=np.str_),
             vectors={
                 name: np.concatenate(blocks[name]) if blocks[name] else np.zeros((0, 1), np.float32)
@@ -571,50 +525,7 @@ class _Matrices:
             idf=idf,
             lengths=lengths,
             average_length=float(lengths.mean()) if len(lengths) else 1.0,
-            negatives={
-                name: np.stack([n[name] for n in negatives]).astype(np.float32)
-                if negatives
-                else np.zeros((0, 1), np.float32)
-                for name in names
-            },
-        )
-
-    def answerable_model(self, names: tuple[str, ...]) -> _Answerable | None:
-        """The answerable model on these models' embeddings, fitted on first use."""
-        if names not in self._answerable:
-            self._answerable[names] = _Answerable.fit(self, names)
-        return self._answerable[names]
-
-    def learned_signals(
-        self,
-        query: Mapping[str, NDArray[np.float32]],
-        mean_cosines: NDArray[np.float64],
-        n_articles: int,
-    ) -> _Learned:
-        """The learned signals of one query: see the module docstring."""
-        examples = self.unit_kinds == "example"
-        example_pos = np.full(n_articles, np.nan)
-        if examples.any():
-            best = _max_per_article(
-                np.where(examples, mean_cosines, -np.inf), self.unit_article, n_articles
-            )
-            example_pos = np.where(np.isfinite(best), best, np.nan)
-        negative_max: float | None = None
-        if (
-            query
-            and len(self.negatives.get(next(iter(query)), ()))
-            and all(self.negatives[name].shape[1] == len(q) for name, q in query.items())
-        ):
-            cosines = sum(
-                (self.negatives[name] @ q).astype(np.float64) for name, q in query.items()
-            )
-            negative_max = float(np.max(cosines)) / len(query)
-        model = self.answerable_model(tuple(sorted(query))) if query else None
-        return _Learned(
-            example_pos=example_pos,
-            negative_max=negative_max,
-            answerable=model.score(query) if model is not None else None,
-            history=bool(examples.any()),
+            has_examples=bool((unit_kinds == "example").any()),
         )
 
     def bm25(self, query_tokens: list[str]) -> NDArray[np.float64]:
@@ -655,64 +566,3 @@ class _Matrices:
         passage = self.units[best].passage
         assert passage is not None
         return passage
-
-
-@dataclass(frozen=True)
-class _Learned:
-    """The learned signals of one query (None / NaN: nothing learned to compare with)."""
-
-    example_pos: NDArray[np.float64]  # per article: nearest example question (mean cosine)
-    negative_max: float | None  # nearest question a person had to handle
-    answerable: float | None  # the answerable model's log-odds (clipped)
-    history: bool  # the index has example questions (they take part in the fused score)
-
-    def for_article(self, index: int) -> dict[str, float]:
-        example = float(self.example_pos[index])
-        has_example = bool(np.isfinite(example))
-        return {
-            "history": 1.0 if self.history else 0.0,
-            "example_pos": example if has_example else 0.0,
-            "example_pos_active": 1.0 if has_example else 0.0,
-            "negative_max": self.negative_max if self.negative_max is not None else 0.0,
-            "negative_active": 1.0 if self.negative_max is not None else 0.0,
-            "answerable": self.answerable if self.answerable is not None else 0.0,
-            "answerable_active": 1.0 if self.answerable is not None else 0.0,
-        }
-
-
-@dataclass(frozen=True)
-class _Answerable:
-    """Logistic regression on the concatenated embeddings: example questions (1) against
-    questions a person had to handle (0), classes balanced, L2 (``ANSWERABLE_C``)."""
-
-    names: tuple[str, ...]
-    coefficients: NDArray[np.float64]
-    intercept: float
-
-    @classmethod
-    def fit(cls, built: _Matrices, names: tuple[str, ...]) -> _Answerable | None:
-        if not names or any(name not in built.vectors for name in names):
-            return None
-        examples = np.flatnonzero(built.unit_kinds == "example")[-MAX_LEARNED:]
-        n_negatives = len(built.negatives[names[0]]) if built.negatives else 0
-        if len(examples) < MIN_LEARNED or n_negatives < MIN_LEARNED:
-            return None
-        positive = np.hstack([built.vectors[name][examples] for name in names])
-        negative = np.hstack([built.negatives[name][-MAX_LEARNED:] for name in names])
-        x = np.vstack([positive, negative]).astype(np.float64)
-        y = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
-        # imported only when there is history to learn from
-        from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped]
-        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-
-        model = LogisticRegression(C=ANSWERABLE_C, class_weight="balanced", max_iter=1000)
-        with warnings.catch_warnings():
-            # a separable handful of questions: the optimum is still a usable direction
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(x, y)
-        return cls(names, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
-
-    def score(self, query: Mapping[str, NDArray[np.float32]]) -> float:
-        x = np.concatenate([np.asarray(query[name], dtype=np.float64) for name in self.names])
-        value = float(x @ self.coefficients + self.intercept)
-        return max(min(value, ANSWERABLE_CLIP), -ANSWERABLE_CLIP)

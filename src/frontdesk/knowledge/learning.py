@@ -10,12 +10,12 @@ When an agent resolves a conversation, the bot learns from how it was handled:
 * **without one**, when the bot itself had decided on the question (it declined, or it answered
   and a person still had to take over) and no guardrail had stopped it (a policy, safety,
   frustration or a request for a person says nothing about the question): the question becomes
-  a negative example (``kb_negative_examples``), a question a person had to handle. The index
-  learns from both kinds what the questions the bot can answer look like
-  (:mod:`frontdesk.knowledge.index`, the ``answerable`` signal) and the confidence reads it.
+  a negative example (``kb_negative_examples``), a question a person had to handle, kept as
+  data for content-gap reports (none reads them yet). The search and the confidence do not
+  read them: an ``answerable`` signal learnt from them measured no gain (docs/evaluation.md).
 
-Nothing to retrain: the next query sees it (the index catches up on the workspace's
-``kb_revision``).
+Nothing to retrain: the next query sees a learned example (the index catches up on the
+workspace's ``kb_revision``).
 """
 
 from __future__ import annotations

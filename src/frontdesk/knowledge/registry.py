@@ -2,10 +2,10 @@
 
 Every knowledge-base change bumps ``workspaces.kb_revision`` (:mod:`frontdesk.knowledge.store`).
 :meth:`KnowledgeRegistry.index` compares it with the revision the process's index was built
-from; when they differ it reads the published articles, the example questions and the
-questions a person had to handle (negative examples), and re-embeds only the versions whose
-text changed. So an article edited through one API process is searchable in
-every process on the next query, with no message between them and nothing to invalidate.
+from; when they differ it reads the published articles and the example questions, and
+re-embeds only the versions whose text changed. So an article edited through one API process
+is searchable in every process on the next query, with no message between them and nothing to
+invalidate.
 
 Document vectors are cached on disk (``data_dir/vectors``) by a hash of their text, so a
 restart does not embed the whole knowledge base again.
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from frontdesk.knowledge.articles import Article
 from frontdesk.knowledge.embedders import CachedEmbedder, Embedder, Vectors, default_embedders
 from frontdesk.knowledge.index import KnowledgeIndex
-from frontdesk.knowledge.store import list_examples, list_negative_examples, published_articles
+from frontdesk.knowledge.store import list_examples, published_articles
 from frontdesk.store.models import Workspace
 
 __all__ = ["KnowledgeRegistry"]
@@ -46,7 +46,6 @@ class _Entry:
     revision: int = -1
     signatures: dict[tuple[str, str], str] = field(default_factory=dict)
     examples: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
-    negatives: set[str] = field(default_factory=set)
     articles: dict[tuple[str, str], Article] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -144,15 +143,8 @@ class KnowledgeRegistry:
                 old = set()
             for text, language in sorted(new - old):
                 entry.index.add_example(article_key, text, language)
-        negatives = {n.text: n for n in list_negative_examples(session, workspace_id)}
-        for text in entry.negatives - set(negatives):
-            entry.index.remove_negative(text)
-        for text in sorted(set(negatives) - entry.negatives):
-            negative = negatives[text]
-            entry.index.add_negative(negative.text, negative.language, negative.article_key)
         entry.signatures = signatures
         entry.examples = examples
-        entry.negatives = set(negatives)
         entry.articles = articles
         entry.revision = revision
         for cached in self._cached:

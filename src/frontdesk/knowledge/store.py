@@ -458,7 +458,8 @@ def do_add_negative_example(
     conversation_id: int | None = None,
 ) -> KbNegativeExample | None:
     """Remember a question a person had to handle (see :mod:`frontdesk.knowledge.learning`).
-    Returns None when the same text is known already."""
+    Returns None when the same text is known already. The search does not read these, so
+    the knowledge base's revision is left alone (no process re-reads its index for one)."""
     text = " ".join(text.split())[:MAX_EXAMPLE_CHARS]
     if not text:
         raise InvalidInput("A question to learn from needs some text.")
@@ -478,7 +479,6 @@ def do_add_negative_example(
     )
     session.add(example)
     session.flush()
-    _bump_revision(session, workspace_id)
     return example
 
 

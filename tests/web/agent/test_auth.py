@@ -74,6 +74,7 @@ def test_login_without_csrf_is_refused(client: TestClient, runtime: Runtime) -> 
         assert session.scalars(select(AgentSession)).all() == []
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_login_rate_limit_per_email(client: TestClient, runtime: Runtime) -> None:
     s = setup_workspace(runtime)
     limit = runtime.settings.rate_login_per_minute
@@ -84,6 +85,7 @@ def test_login_rate_limit_per_email(client: TestClient, runtime: Runtime) -> Non
     assert "Retry-After" in blocked.headers  # type: ignore[attr-defined]
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_login_rate_limit_per_ip(client: TestClient, runtime: Runtime) -> None:
     setup_workspace(runtime)
     limit = runtime.settings.rate_login_per_minute

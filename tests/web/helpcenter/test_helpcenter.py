@@ -339,6 +339,7 @@ def test_the_visitor_script_is_served(client: TestClient) -> None:
     assert "frontdesk_visitor" in script.text
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_pages_are_rate_limited(client: TestClient, runtime: Runtime, slug: str) -> None:
     from frontdesk.web.helpcenter import router as hc
 

@@ -12,6 +12,8 @@ from frontdesk.runtime import Runtime
 from tests.conftest import make_settings
 from tests.web.widget.site import SHOP, bearer, counts, make_site, new_client_id, post, start
 
+pytestmark = pytest.mark.usefixtures("one_rate_window")
+
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
