@@ -94,8 +94,11 @@ def test_a_case_says_its_kind_and_a_vip_keeps_high_priority(text: str, kind: str
     assert (decision.rule, decision.reason, decision.kind) == ("case", "needs_person", kind)
     assert decision.priority == "high" and decision.teams == ()
     assert decision.event_data()["kind"] == kind
-    # a question about what would happen is the help center's
+    # a question about what would happen is the help center's; "if" as "whether" is not that
     assert evaluate(default_policy(), "What if the inverter arrives cracked?", {}) is None
+    for text in ("Can you check if I was charged twice?", "Sí, me cobraron dos veces"):
+        found = evaluate(default_policy(), text, {})
+        assert found is not None and found.rule == "case", text
 
 
 def test_explicit_button_is_a_human_request() -> None:

@@ -265,11 +265,18 @@ _ACTION: Final = _compile(
 )
 
 # A question about what *would* happen ("what if my parcel arrives damaged?") is one the help
-# center answers: a match after one of these, in the same sentence, does not count.
+# center answers: a match after one of these, in the same sentence, does not count. "If" that
+# means "whether" ("can you check if I was charged twice?") and the Spanish "sí," (yes) do not.
 _HYPOTHETICAL: Final = _compile(
     {
-        "en": [r"\b(?:if|in case|suppose|supposing)\b"],
-        "es": [r"\b(?:si|en caso de)\b"],
+        "en": [
+            r"\b(?<!check )(?<!see )(?<!know )(?<!wonder )(?<!ask )if\b",
+            r"\b(?:in case|suppose|supposing)\b",
+        ],
+        "es": [
+            r"\b(?<!mirar )(?<!revisar )(?<!comprobar )(?<!saber )si\b(?!,)",
+            r"\ben caso de\b",
+        ],
         "de": [r"\b(?:wenn|falls|sollte)\b"],
         "id": [r"\b(?:kalau|jika|apabila|bila|seandainya|andaikan)\b"],
         "el": [r"(?:\bαν\b|\bεαν\b|σε περιπτωση)"],
