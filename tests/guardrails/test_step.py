@@ -145,6 +145,12 @@ def test_a_case_about_one_order_goes_to_a_person_unless_switched_off(runtime: Ru
     with runtime.db.read() as session:
         conversation = session.get(Conversation, conversation_id)
         assert conversation is not None and conversation.priority == "normal"
+        said = session.scalars(
+            select(Message.body).where(
+                Message.conversation_id == conversation_id, Message.author_type == "bot"
+            )
+        ).all()
+    assert said[0] == f"{PHRASES['en']['intro']} {GUARDRAIL_PHRASES['en']['case']}"
 
     with runtime.db.write() as session:
         workspace = session.get(Workspace, ids["workspace"])

@@ -133,7 +133,7 @@ def guardrails_step(session: Session, ctx: InboundContext) -> None:
     _raise_priority(session, conversation, decision)
     if (workspace.settings or {}).get("bot_enabled", True):
         language = ctx.language or conversation.language or workspace.default_language or "en"
-        key = "handoff"
+        key = "case" if decision.rule == "case" else "handoff"
         if decision.rule == "safety":
             key = "account" if decision.kind == "account" else "urgent"
         do_post_bot_message(
