@@ -41,6 +41,15 @@ def _events(runtime: Runtime, conversation_id: int) -> list[tuple[str, dict[str,
     return [(r.type, r.data or {}) for r in rows]
 
 
+def _switch_off(runtime: Runtime, ids: dict[str, int], rule: str) -> None:
+    with runtime.db.write() as session:
+        workspace = session.get(Workspace, ids["workspace"])
+        assert workspace is not None
+        data = default_policy().model_dump(mode="json")
+        data[rule]["enabled"] = False
+        save_policy(session, workspace, data)
+
+
 def test_thai_pricing_question_from_a_vip(runtime: Runtime) -> None:
     ids = _setup(runtime, vip=True)
     conversation_id = send_chat(runtime, ids, "ติดตั้งแผงโซลาร์พร้อมแบตเตอรี่ ราคาเท่าไหร่คะ")
@@ -112,12 +121,7 @@ def test_human_button_and_disabled_policy(runtime: Runtime) -> None:
     conversation_id = send_chat(runtime, ids, "ok", intent="human")
     reasons = [d["reason"] for t, d in _events(runtime, conversation_id) if t == "handed_off"]
     assert reasons == ["human_request"]
-    with runtime.db.write() as session:
-        workspace = session.get(Workspace, ids["workspace"])
-        assert workspace is not None
-        data = default_policy().model_dump(mode="json")
-        data["pricing"]["enabled"] = False
-        save_policy(session, workspace, data)
+    _switch_off(runtime, ids, "pricing")
     quiet = send_chat(runtime, ids, "How much does a battery cost?")
     assert "guardrail_triggered" not in [t for t, _ in _events(runtime, quiet)]
 
@@ -152,11 +156,6 @@ def test_a_case_about_one_order_goes_to_a_person_unless_switched_off(runtime: Ru
         ).all()
     assert said[0] == f"{PHRASES['en']['intro']} {GUARDRAIL_PHRASES['en']['case']}"
 
-    with runtime.db.write() as session:
-        workspace = session.get(Workspace, ids["workspace"])
-        assert workspace is not None
-        data = default_policy().model_dump(mode="json")
-        data["case"]["enabled"] = False
-        save_policy(session, workspace, data)
+    _switch_off(runtime, ids, "case")
     quiet = send_chat(runtime, ids, text)
     assert "guardrail_triggered" not in [t for t, _ in _events(runtime, quiet)]

@@ -27,16 +27,12 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from frontdesk.guardrails.text import Patterns, find_all, rx
+from frontdesk.guardrails.text import Patterns, compile_table, find_all
 
 __all__ = ["detect_case"]
 
 
-def _compile(table: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
-    return {lang: [rx(p) for p in patterns] for lang, patterns in table.items()}
-
-
-_DELIVERY: Final = _compile(
+_DELIVERY: Final = compile_table(
     {
         "en": [
             r"\b(?:arrived|came|was delivered|got delivered|turned up|received (?:it|them|the \w+))"
@@ -97,7 +93,7 @@ _DELIVERY: Final = _compile(
     }
 )
 
-_BILLING: Final = _compile(
+_BILLING: Final = compile_table(
     {
         "en": [
             r"\b(?:charged|billed|debited|taken|paid)\b.{0,20}\b(?:twice|two times|three times|"
@@ -153,7 +149,7 @@ _BILLING: Final = _compile(
     }
 )
 
-_VISIT: Final = _compile(
+_VISIT: Final = compile_table(
     {
         "en": [
             r"\b(?:technician|installer|engineer|fitter|electrician|your (?:guy|team|crew))s?\b"
@@ -203,7 +199,7 @@ _VISIT: Final = _compile(
     }
 )
 
-_ACTION: Final = _compile(
+_ACTION: Final = compile_table(
     {
         "en": [
             r"\b(?:can|could|will) (?:someone|somebody|you|a technician) (?:please )?(?:come|"
@@ -267,7 +263,7 @@ _ACTION: Final = _compile(
 # A question about what *would* happen ("what if my parcel arrives damaged?") is one the help
 # center answers: a match after one of these, in the same sentence, does not count. "If" that
 # means "whether" ("can you check if I was charged twice?") and the Spanish "sí," (yes) do not.
-_HYPOTHETICAL: Final = _compile(
+_HYPOTHETICAL: Final = compile_table(
     {
         "en": [
             r"\b(?<!check )(?<!see )(?<!know )(?<!wonder )(?<!ask )if\b",
@@ -286,7 +282,7 @@ _HYPOTHETICAL: Final = _compile(
 )
 # How to do something ("how do I get a corrected invoice?"): a question, not a request that the
 # team act, so it cancels an ``action`` match (the other kinds report what happened).
-_HOW_TO: Final = _compile(
+_HOW_TO: Final = compile_table(
     {
         "en": [r"\bhow (?:do|can|could|should) (?:i|we)\b", r"\bis it possible to\b"],
         "es": [r"\bcomo (?:puedo|se|hago|consigo|pido|obtengo)\b"],

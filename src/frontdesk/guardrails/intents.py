@@ -22,19 +22,15 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from frontdesk.guardrails.text import NEAR, find_all, find_first, rx
+from frontdesk.guardrails.text import NEAR, compile_table, find_all, find_first
 
 __all__ = ["detect_cancellation", "detect_plan_change", "detect_pricing"]
-
-
-def _compile(table: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
-    return {lang: [rx(p) for p in patterns] for lang, patterns in table.items()}
 
 
 # Pricing ---------------------------------------------------------------------------------------
 
 # Always a pricing question: quotes, offers, discounts.
-_PRICE_STRONG: Final = _compile(
+_PRICE_STRONG: Final = compile_table(
     {
         "en": [
             r"\b(?:quote|quotes|quotation|estimate for|discounts?|promo code|coupon|"
@@ -52,7 +48,7 @@ _PRICE_STRONG: Final = _compile(
 )
 
 # A price word: counts unless the message is about something the help center answers.
-_PRICE_WEAK: Final = _compile(
+_PRICE_WEAK: Final = compile_table(
     {
         "en": [
             r"\b(?:price|prices|priced|cost|costs|costing|cheaper|cheapest|expensive)\b",
@@ -83,7 +79,7 @@ _PRICE_WEAK: Final = _compile(
 )
 
 # Money topics the help center answers: a weak price word in these is not a pricing question.
-_PRICE_ANSWERABLE: Final = _compile(
+_PRICE_ANSWERABLE: Final = compile_table(
     {
         "en": [
             r"\b(?:shipping|delivery|deliver|postage|refund|refunds|money back|referral|refer|"
@@ -120,7 +116,7 @@ _VERB = (
 # The customer says they want the change: this wins over the mechanism words below
 # ("I want to cancel, what happens to my data?" is a request). The wish must lead to the verb,
 # so "I want to know what happens if I cancel" is not one.
-_WANT: Final = _compile(
+_WANT: Final = compile_table(
     {
         "en": [
             r"\b(?:i|we)(?: really| just)?(?: want| wanna| would like|'d like|’d like| wish| need|"
@@ -152,7 +148,7 @@ _WANT: Final = _compile(
     }
 )
 
-_MECHANISM: Final = _compile(
+_MECHANISM: Final = compile_table(
     {
         "en": [
             r"\bhow (?:does|do|would|will) (?:\w+ )?(?:cancell?ing|cancell?ation|upgrading|"
@@ -200,7 +196,7 @@ _PLAN = (
     r"suscripcion|paket|langganan|πακετο|προγραμμα|συνδρομη)"
 )
 
-_PLAN_CHANGE: Final = _compile(
+_PLAN_CHANGE: Final = compile_table(
     {
         "en": [
             r"\b(?:upgrade|upgrading|downgrade|downgrading)\b(?! (?:the )?(?:firmware|app|software))",
@@ -234,7 +230,7 @@ _PLAN_CHANGE: Final = _compile(
 )
 
 # Upgrading something else (firmware, the app) is not a plan change.
-_NOT_PLAN: Final = _compile(
+_NOT_PLAN: Final = compile_table(
     {
         "all": [
             r"(?:firmware|software|app version|update|aktualisierung|固件|软件|เฟิร์มแวร์|υλικολογισμικ)",
@@ -252,7 +248,7 @@ def detect_plan_change(folded: str) -> list[str]:
 
 # Cancellation ----------------------------------------------------------------------------------
 
-_CANCEL: Final = _compile(
+_CANCEL: Final = compile_table(
     {
         "en": [
             r"\b(?:cancel|cancell?ing|cancell?ation|terminate|unsubscribe)\b",
@@ -280,7 +276,7 @@ _CANCEL: Final = _compile(
 )
 
 # Cancelling an order, a visit or notifications is not ending the relationship.
-_NOT_RELATIONSHIP: Final = _compile(
+_NOT_RELATIONSHIP: Final = compile_table(
     {
         "all": [
             r"\b(?:order|orders|appointment|visit|booking|pedido|cita|visita|bestellung|termin|"

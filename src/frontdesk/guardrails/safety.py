@@ -15,19 +15,14 @@ Two kinds, each a set of patterns per language over the folded text:
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
-from frontdesk.guardrails.text import NEAR, find_all, rx
+from frontdesk.guardrails.text import NEAR, compile_table, find_all
 
 __all__ = ["detect_safety"]
 
 
-def _compile(table: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
-    return {lang: [rx(p) for p in patterns] for lang, patterns in table.items()}
-
-
-_HAZARD: Final = _compile(
+_HAZARD: Final = compile_table(
     {
         "en": [
             r"\b(?:smoke|smoking|smoky|sparks?|sparking|arcing|flames?|on fire|caught fire|"
@@ -92,7 +87,7 @@ _HAZARD: Final = _compile(
 )
 
 # A power cut, and no power or no backup in it.
-_OUTAGE: Final = _compile(
+_OUTAGE: Final = compile_table(
     {
         "en": [
             r"\b(?:power (?:is |went )?out|power cut|power outage|outage|blackout|grid (?:is )?down)\b"
@@ -110,7 +105,7 @@ _OUTAGE: Final = _compile(
     }
 )
 
-_NO_BACKUP: Final = _compile(
+_NO_BACKUP: Final = compile_table(
     {
         "en": [
             rf"\b(?:battery|backup|back-up|inverter)\b{NEAR}\b(?:not|didn't|didnt|did not|won't|"
@@ -143,7 +138,7 @@ _NO_BACKUP: Final = _compile(
     }
 )
 
-_ACCOUNT: Final = _compile(
+_ACCOUNT: Final = compile_table(
     {
         "en": [
             r"\b(?:hacked|hacker|hijacked|compromised|data breach|breach|account takeover|"

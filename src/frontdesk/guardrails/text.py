@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from frontdesk.language.tokenize import fold
 
-__all__ = ["Patterns", "find_all", "find_first", "keyword_hits", "normalize", "rx"]
+__all__ = ["Patterns", "compile_table", "find_all", "find_first", "keyword_hits", "normalize", "rx"]
 
 # Between two parts of one phrase ("cancel ... subscription"): a few words at most.
 NEAR: Final = r".{0,40}?"
@@ -46,6 +46,11 @@ def _fold_pattern(pattern: str) -> str:
 def rx(pattern: str) -> re.Pattern[str]:
     """Compile a detector pattern, written lowercase (accents and a final sigma are accepted)."""
     return re.compile(_fold_pattern(pattern))
+
+
+def compile_table(table: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
+    """A detector's patterns per language, each compiled with :func:`rx`."""
+    return {lang: [rx(p) for p in patterns] for lang, patterns in table.items()}
 
 
 def find_first(patterns: Patterns, folded: str) -> tuple[str, str] | None:
