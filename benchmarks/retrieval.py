@@ -834,7 +834,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         l2=L2,
         notes={
             "fitted_on": "helios dev.jsonl: answerable (label: top-1 right) + out_of_scope (label 0)"
-            + ("" if args.no_needs_person_training else " + needs_person (label 0)"),
+            + ("" if args.no_needs_person_training else " + needs_person (label 0)")
+            + ", those no guardrail stops",
             "threshold_rule": f"lowest with answer precision >= {args.precision} on {args.folds}-fold out-of-fold probabilities",
             "learned_threshold_rule": f"the same, on the dev messages searched with the other {args.folds - 1} of {args.folds} folds learnt (the partition of frontdesk eval --folds; answerable ones as example questions)",
             "l2": L2,
