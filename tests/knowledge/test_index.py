@@ -325,3 +325,48 @@ def test_the_passage_shown_is_the_one_naming_the_code_asked_about() -> None:
     (hit,) = index.search("what does E05 mean?", "en", k=1)
     assert hit.article_id == "codes"
     assert "E05" in hit.passage.text
+
+
+class TableEmbedder:
+    """Fixed vectors for known texts (a unit vector apart from all of them for the others)."""
+
+    name = "e5"
+    dim = 5
+
+    def __init__(self, table: dict[str, list[float]]) -> None:
+        self.table = table
+
+    def _embed(self, texts: Sequence[str]) -> Vectors:
+        rows = np.array([self.table.get(t, [0, 0, 0, 0, 1.0]) for t in texts], dtype=np.float32)
+        normalized: Vectors = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        return normalized
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts)
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts)
+
+
+def test_an_example_like_every_question_in_the_language_counts_less() -> None:
+    # dimension 0: what every Greek question shares; 1-3: the topics of articles a, b, c
+    table = {
+        "ερώτηση α": [1.0, 0.3, 0, 0, 0],
+        "ερώτηση β": [0.4, 0, 1.0, 0, 0],
+        "ερώτηση γ": [1.0, 0, 0, 0.3, 0],
+        "νέα ερώτηση": [1.0, 0, 0.6, 0, 0],
+    }
+    index = KnowledgeIndex([TableEmbedder(table)])
+    index.add_articles(
+        make_article(article_id, article_id.upper(), f"Article {article_id}.")
+        for article_id in ("a", "b", "c")
+    )
+    for article_id, question in (("a", "ερώτηση α"), ("b", "ερώτηση β"), ("c", "ερώτηση γ")):
+        index.add_example(article_id, question, "el")
+    # raw cosines: the generic examples of a and c (0.82) beat b's (0.79); less what each
+    # example shares with the mean Greek example, b's is the one that stands out
+    assert index.search("νέα ερώτηση", "el", k=1)[0].article_id == "b"
+    raw = Fusion(example_hubness=False)
+    assert index.search("νέα ερώτηση", "el", k=1, fusion=raw)[0].article_id in ("a", "c")
+    # no correction without 3 example questions in the query's language
+    assert index.search("νέα ερώτηση", "de", k=1)[0].article_id in ("a", "c")

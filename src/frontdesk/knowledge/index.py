@@ -17,7 +17,8 @@ language versions, so a Thai question finds an English-only article):
   article's BM25, for exact identifiers (E04, NW-20431) and names; low weight.
 
 What the team handled (:mod:`frontdesk.knowledge.learning`) reaches the search as example
-questions, fused as the ``example_weight`` signal below; each hit's ``history`` signal is 1.0
+questions, fused as the ``example_weight`` signal below (with a hubness correction:
+``Fusion.example_hubness``); each hit's ``history`` signal is 1.0
 when the index has any, for :meth:`frontdesk.knowledge.confidence.Confidence.threshold_for`
 (the learned threshold). An ``answerable`` model fitted on the examples against the questions a
 person had to handle, and the nearest-example and nearest-negative cosines, were measured as
@@ -94,6 +95,13 @@ class Fusion:
     # language, z-scored over the articles that have examples (the others count 0). Used when
     # "example" is not in ``kinds``.
     example_weight: float = 0.5
+    # Hubness correction of the example signal (as CSLS in cross-lingual retrieval): each
+    # example's cosine less its cosine with the mean of the example questions in the query's
+    # language, when there are MIN_CENTERING_UNITS of them. Questions in one language share a
+    # large component (e5's cosines are compressed near 0.8), so an example close to every
+    # question of that language is no evidence for this one. On the passages too it measured
+    # worse (the calibration, fitted without history, no longer fits).
+    example_hubness: bool = True
     # "z": weighted sum of the per-signal z-scores; "rrf": reciprocal-rank fusion,
     # sum of weight / (rrf_k + rank) over the signals (scores are then on a 1/rank scale).
     method: Literal["z", "rrf"] = "z"
@@ -295,6 +303,10 @@ class KnowledgeIndex:
             else:
                 q = embedder.embed_queries([query])[0]
             all_cosines = (built.vectors[embedder.name] @ q).astype(np.float64)
+            hub = built.hubness.get((embedder.name, language or ""))
+            example_cosines = (
+                all_cosines - hub if hub is not None and fusion.example_hubness else all_cosines
+            )
             cosines = all_cosines.copy()
             cosines[~kind_mask] = np.nan
             best_cosine = _max_per_article(
@@ -320,7 +332,7 @@ class KnowledgeIndex:
                 if with_examples >= MIN_CENTERING_UNITS:
                     # compared with the other examples: a question is nearer any question
                     example_sims = _language_centered(
-                        all_cosines, built.unit_languages, examples, fusion.centering
+                        example_cosines, built.unit_languages, examples, fusion.centering
                     )
                     example_sims[~examples] = -np.inf
                     example_raw = _max_per_article(example_sims, built.unit_article, n_articles)
@@ -484,6 +496,9 @@ class _Matrices:
     average_length: float
     # any example questions among the units (the ``history`` signal)
     has_examples: bool
+    # (embedder, language) -> each unit's cosine with the mean of the example questions in
+    # that language, for languages with MIN_CENTERING_UNITS examples (Fusion.example_hubness)
+    hubness: dict[tuple[str, str], NDArray[np.float64]]
 
     @classmethod
     def build(
@@ -511,21 +526,33 @@ class _Matrices:
         idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
         lengths = np.array([sum(u.tokens.values()) for u in units], dtype=np.float64)
         unit_kinds = np.array([u.kind for u in units], dtype=np.str_)
+        unit_languages = np.array([u.language for u in units], dtype=np.str_)
+        matrices = {
+            name: np.concatenate(blocks[name]) if blocks[name] else np.zeros((0, 1), np.float32)
+            for name in names
+        }
+        hubness: dict[tuple[str, str], NDArray[np.float64]] = {}
+        examples = unit_kinds == "example"
+        for language in np.unique(unit_languages[examples]):
+            members = examples & (unit_languages == language)
+            if members.sum() < MIN_CENTERING_UNITS:
+                continue
+            for name, matrix in matrices.items():
+                mean = matrix[members].mean(axis=0)
+                hubness[(name, str(language))] = (matrix @ mean).astype(np.float64)
         return cls(
             article_ids=article_ids,
             units=units,
             unit_article=np.array([position[u.article_id] for u in units], dtype=np.int64),
             unit_kinds=unit_kinds,
-            unit_languages=np.array([u.language for u in units], dtype=np.str_),
-            vectors={
-                name: np.concatenate(blocks[name]) if blocks[name] else np.zeros((0, 1), np.float32)
-                for name in names
-            },
+            unit_languages=unit_languages,
+            vectors=matrices,
             postings=postings,
             idf=idf,
             lengths=lengths,
             average_length=float(lengths.mean()) if len(lengths) else 1.0,
-            has_examples=bool((unit_kinds == "example").any()),
+            has_examples=bool(examples.any()),
+            hubness=hubness,
         )
 
     def bm25(self, query_tokens: list[str]) -> NDArray[np.float64]:
