@@ -370,3 +370,32 @@ def test_an_example_like_every_question_in_the_language_counts_less() -> None:
     assert index.search("νέα ερώτηση", "el", k=1, fusion=raw)[0].article_id in ("a", "c")
     # no correction without 3 example questions in the query's language
     assert index.search("νέα ερώτηση", "de", k=1)[0].article_id in ("a", "c")
+
+
+def test_no_hubness_correction_while_a_language_s_examples_are_about_few_articles() -> None:
+    # three Greek examples, all of article a: their mean is a's topic, not the language
+    table = {
+        "ερώτηση α1": [1.0, 0.3, 0, 0, 0],
+        "ερώτηση α2": [1.0, 0.35, 0, 0, 0],
+        "ερώτηση α3": [1.0, 0.25, 0, 0, 0],
+        "question b": [0.2, 0, 1.0, 0, 0],
+        "question c": [0.2, 0, 0, 1.0, 0],
+        "νέα ερώτηση α": [1.0, 0.3, 0, 0, 0],
+    }
+    index = KnowledgeIndex([TableEmbedder(table)])
+    index.add_articles(
+        make_article(article_id, article_id.upper(), f"Article {article_id}.")
+        for article_id in ("a", "b", "c")
+    )
+    for article_id, question, language in (
+        ("a", "ερώτηση α1", "el"),
+        ("a", "ερώτηση α2", "el"),
+        ("a", "ερώτηση α3", "el"),
+        ("b", "question b", "en"),
+        ("c", "question c", "en"),
+    ):
+        index.add_example(article_id, question, language)
+    hits = index.search("νέα ερώτηση α", "el", k=3)
+    raw = index.search("νέα ερώτηση α", "el", k=3, fusion=Fusion(example_hubness=False))
+    assert hits[0].article_id == "a"
+    assert [h.signals["e5_example_z"] for h in hits] == [h.signals["e5_example_z"] for h in raw]

@@ -97,10 +97,10 @@ class Fusion:
     example_weight: float = 0.5
     # Hubness correction of the example signal (as CSLS in cross-lingual retrieval): each
     # example's cosine less its cosine with the mean of the example questions in the query's
-    # language, when there are MIN_CENTERING_UNITS of them. Questions in one language share a
-    # large component (e5's cosines are compressed near 0.8), so an example close to every
-    # question of that language is no evidence for this one. On the passages too it measured
-    # worse (the calibration, fitted without history, no longer fits).
+    # language, once they are about MIN_CENTERING_UNITS articles. Questions in one language
+    # share a large component (e5's cosines are compressed near 0.8), so an example close to
+    # every question of that language is no evidence for this one. On the passages too it
+    # measured worse (the calibration, fitted without history, no longer fits).
     example_hubness: bool = True
     # "z": weighted sum of the per-signal z-scores; "rrf": reciprocal-rank fusion,
     # sum of weight / (rrf_k + rank) over the signals (scores are then on a 1/rank scale).
@@ -497,7 +497,8 @@ class _Matrices:
     # any example questions among the units (the ``history`` signal)
     has_examples: bool
     # (embedder, language) -> each unit's cosine with the mean of the example questions in
-    # that language, for languages with MIN_CENTERING_UNITS examples (Fusion.example_hubness)
+    # that language, for languages whose examples are about MIN_CENTERING_UNITS articles or
+    # more (Fusion.example_hubness)
     hubness: dict[tuple[str, str], NDArray[np.float64]]
 
     @classmethod
@@ -533,17 +534,18 @@ class _Matrices:
         }
         hubness: dict[tuple[str, str], NDArray[np.float64]] = {}
         examples = unit_kinds == "example"
+        unit_article = np.array([position[u.article_id] for u in units], dtype=np.int64)
         for language in np.unique(unit_languages[examples]):
             members = examples & (unit_languages == language)
-            if members.sum() < MIN_CENTERING_UNITS:
-                continue
+            if len(np.unique(unit_article[members])) < MIN_CENTERING_UNITS:
+                continue  # the mean of questions on one or two topics stands for those topics
             for name, matrix in matrices.items():
                 mean = matrix[members].mean(axis=0)
                 hubness[(name, str(language))] = (matrix @ mean).astype(np.float64)
         return cls(
             article_ids=article_ids,
             units=units,
-            unit_article=np.array([position[u.article_id] for u in units], dtype=np.int64),
+            unit_article=unit_article,
             unit_kinds=unit_kinds,
             unit_languages=unit_languages,
             vectors=matrices,
