@@ -348,6 +348,21 @@ class TableEmbedder:
         return self._embed(texts)
 
 
+def table_index(
+    table: dict[str, list[float]], examples: Sequence[tuple[str, str, str]]
+) -> KnowledgeIndex:
+    """Articles a, b and c (their passages apart from every question) and the given
+    (article, question, language) examples, embedded by ``table``."""
+    index = KnowledgeIndex([TableEmbedder(table)])
+    index.add_articles(
+        make_article(article_id, article_id.upper(), f"Article {article_id}.")
+        for article_id in ("a", "b", "c")
+    )
+    for article_id, question, language in examples:
+        index.add_example(article_id, question, language)
+    return index
+
+
 def test_an_example_like_every_question_in_the_language_counts_less() -> None:
     # dimension 0: what every Greek question shares; 1-3: the topics of articles a, b, c
     table = {
@@ -356,19 +371,15 @@ def test_an_example_like_every_question_in_the_language_counts_less() -> None:
         "ερώτηση γ": [1.0, 0, 0, 0.3, 0],
         "νέα ερώτηση": [1.0, 0, 0.6, 0, 0],
     }
-    index = KnowledgeIndex([TableEmbedder(table)])
-    index.add_articles(
-        make_article(article_id, article_id.upper(), f"Article {article_id}.")
-        for article_id in ("a", "b", "c")
+    index = table_index(
+        table, [("a", "ερώτηση α", "el"), ("b", "ερώτηση β", "el"), ("c", "ερώτηση γ", "el")]
     )
-    for article_id, question in (("a", "ερώτηση α"), ("b", "ερώτηση β"), ("c", "ερώτηση γ")):
-        index.add_example(article_id, question, "el")
     # raw cosines: the generic examples of a and c (0.82) beat b's (0.79); less what each
     # example shares with the mean Greek example, b's is the one that stands out
     assert index.search("νέα ερώτηση", "el", k=1)[0].article_id == "b"
     raw = Fusion(example_hubness=False)
     assert index.search("νέα ερώτηση", "el", k=1, fusion=raw)[0].article_id in ("a", "c")
-    # no correction without 3 example questions in the query's language
+    # no correction without example questions in the query's language
     assert index.search("νέα ερώτηση", "de", k=1)[0].article_id in ("a", "c")
 
 
@@ -382,19 +393,16 @@ def test_no_hubness_correction_while_a_language_s_examples_are_about_few_article
         "question c": [0.2, 0, 0, 1.0, 0],
         "νέα ερώτηση α": [1.0, 0.3, 0, 0, 0],
     }
-    index = KnowledgeIndex([TableEmbedder(table)])
-    index.add_articles(
-        make_article(article_id, article_id.upper(), f"Article {article_id}.")
-        for article_id in ("a", "b", "c")
+    index = table_index(
+        table,
+        [
+            ("a", "ερώτηση α1", "el"),
+            ("a", "ερώτηση α2", "el"),
+            ("a", "ερώτηση α3", "el"),
+            ("b", "question b", "en"),
+            ("c", "question c", "en"),
+        ],
     )
-    for article_id, question, language in (
-        ("a", "ερώτηση α1", "el"),
-        ("a", "ερώτηση α2", "el"),
-        ("a", "ερώτηση α3", "el"),
-        ("b", "question b", "en"),
-        ("c", "question c", "en"),
-    ):
-        index.add_example(article_id, question, language)
     hits = index.search("νέα ερώτηση α", "el", k=3)
     raw = index.search("νέα ερώτηση α", "el", k=3, fusion=Fusion(example_hubness=False))
     assert hits[0].article_id == "a"
