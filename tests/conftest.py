@@ -18,10 +18,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from frontdesk import ratelimit
+from frontdesk.accounts import passwords
 from frontdesk.config import Settings
 from frontdesk.runtime import Runtime, install
 from frontdesk.store.migrate import upgrade
@@ -34,6 +36,17 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its smallest cost for the suite: at the production cost (64 MiB, 3 passes;
+    ``tests/test_passwords.py`` checks it) each hash takes 0.2 s, and the web tests create and
+    log in hundreds of agents. Hashes carry their parameters, so verifying is unchanged."""
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    passwords._hasher = production
 
 
 def service_missing(what: str, why: str) -> None:
