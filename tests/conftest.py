@@ -41,7 +41,7 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 @pytest.fixture(autouse=True, scope="session")
 def cheap_password_hashing() -> Iterator[None]:
     """argon2id at its smallest cost for the suite: at the production cost (64 MiB, 3 passes;
-    ``tests/test_passwords.py`` checks it) each hash takes 0.2 s, and the web tests create and
+    ``tests/accounts/test_passwords.py`` checks it) each hash takes 0.2 s, and the web tests create and
     log in hundreds of agents. Hashes carry their parameters, so verifying is unchanged."""
     production = passwords._hasher
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
