@@ -1,29 +1,70 @@
-"""Fixed-window rate limits, in memory for one process or in Redis for several.
+"""Sliding-window rate limits, in memory for one process or in Redis for several.
 
 ``limiter.hit("login:ip:1.2.3.4", limit=10, window=60)`` counts one attempt and raises
 :class:`~frontdesk.errors.RateLimited` past the limit. When Redis is unreachable the limiter
 fails open (and logs it): a Redis outage must not lock customers out of the chat.
+
+The count is the sliding-window estimate (as in nginx's and Cloudflare's limiters): the hits of
+the current fixed window plus those of the previous one weighted by how much of it still lies
+within the last ``window`` seconds. A fixed window alone lets twice the limit through around
+its boundary (the limit at the end of one window and again at the start of the next); this
+keeps any ``window`` seconds near the limit with two counters per key.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from typing import NamedTuple
 
 from frontdesk.errors import RateLimited
 
 log = logging.getLogger(__name__)
 
 
+class Counts(NamedTuple):
+    """One key's hits in the current fixed window (this one included) and the previous one,
+    and the seconds elapsed in the current window."""
+
+    current: int
+    previous: int
+    elapsed: float
+
+
+def estimate(counts: Counts, window: int) -> float:
+    """Hits in the last ``window`` seconds, the previous window's spread evenly over it."""
+    return counts.current + counts.previous * (1 - counts.elapsed / window)
+
+
+def retry_after(counts: Counts, limit: int, window: int) -> int:
+    """Whole seconds until one more hit fits under ``limit`` (``counts`` without it)."""
+    current, previous, elapsed = counts
+    room = limit - 1 - current  # what the previous window's share may still weigh
+    if room >= 0:
+        # in this window: previous * (1 - (elapsed + t) / window) <= room
+        wait = window * (1 - room / previous) - elapsed if previous else 0.0
+    else:
+        # in the next one, where this window's hits are the previous ones
+        wait = (window - elapsed) + window * (1 - (limit - 1) / current)
+    return max(1, math.ceil(wait))
+
+
 class RateLimiter:
-    def count(self, key: str, window: int) -> tuple[int, int]:
-        """Add one hit to ``key``; return (hits in the current window, seconds left in it)."""
+    def add(self, key: str, window: int, delta: int, now: float) -> Counts:
+        """Add ``delta`` hits to ``key`` in the window of ``now``; return its counts then."""
         raise NotImplementedError
 
     def hit(self, key: str, *, limit: int, window: int, what: str = "requests") -> None:
-        hits, left = self.count(key, window)
-        if hits > limit:
+        """Count one hit, or refuse it (uncounted: a client that waits ``retry_after`` as told
+        gets in, one that keeps trying still gets only ``limit`` per ``window``)."""
+        now = time.time()
+        counts = self.add(key, window, 1, now)
+        if estimate(counts, window) > limit:
+            self.add(key, window, -1, now)
+            counts = counts._replace(current=counts.current - 1)
+            left = retry_after(counts, limit, window)
             raise RateLimited(
                 f"Too many {what}: at most {limit} in {window} seconds. "
                 f"Try again in {left} seconds.",
@@ -39,15 +80,15 @@ class MemoryRateLimiter(RateLimiter):
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, int], int] = {}
 
-    def count(self, key: str, window: int) -> tuple[int, int]:
-        now = time.time()
+    def add(self, key: str, window: int, delta: int, now: float) -> Counts:
         bucket = int(now // window)
         with self._lock:
             if len(self._counts) > 100_000:  # drop old windows
                 self._counts = {k: v for k, v in self._counts.items() if k[1] >= bucket - 1}
-            hits = self._counts.get((key, bucket), 0) + 1
+            hits = self._counts.get((key, bucket), 0) + delta
             self._counts[(key, bucket)] = hits
-        return hits, int((bucket + 1) * window - now) + 1
+            previous = self._counts.get((key, bucket - 1), 0)
+        return Counts(hits, previous, now - bucket * window)
 
     def reset(self) -> None:
         with self._lock:
@@ -65,22 +106,22 @@ class RedisRateLimiter(RateLimiter):
         self._prefix = f"{prefix}:rl:"
         self._skip_redis_until = 0.0
 
-    def count(self, key: str, window: int) -> tuple[int, int]:
-        now = time.time()
+    def add(self, key: str, window: int, delta: int, now: float) -> Counts:
         bucket = int(now // window)
         name = f"{self._prefix}{key}:{bucket}"
         if time.monotonic() < self._skip_redis_until:  # Redis just failed: do not wait on it
-            return 0, window
+            return Counts(0, 0, 0.0)
         try:
             pipe = self._redis.pipeline()
-            pipe.incr(name)
-            pipe.expire(name, window + 1)
-            hits = int(pipe.execute()[0])
+            pipe.incrby(name, delta)
+            pipe.expire(name, 2 * window + 1)  # still read as the previous window
+            pipe.get(f"{self._prefix}{key}:{bucket - 1}")
+            hits, _, previous = pipe.execute()
         except Exception as exc:
             self._skip_redis_until = time.monotonic() + self.RETRY_AFTER
             log.warning("rate limiter cannot reach Redis (%s); allowing the request", exc)
-            return 0, window
-        return hits, int((bucket + 1) * window - now) + 1
+            return Counts(0, 0, 0.0)
+        return Counts(int(hits), int(previous or 0), now - bucket * window)
 
     def reset(self) -> None:
         try:
