@@ -108,6 +108,12 @@ def test_refusals_do_not_extend_the_wait(limiter: RateLimiter, clock: Clock) -> 
     limiter.hit("k", limit=3, window=60)
 
 
+def test_a_zero_limit_refuses_everything(limiter: RateLimiter) -> None:
+    with pytest.raises(RateLimited) as info:
+        limiter.hit("k", limit=0, window=60)
+    assert info.value.retry_after == 60
+
+
 def test_reset_forgets_every_counter(limiter: RateLimiter) -> None:
     limiter.hit("k", limit=1, window=60)
     limiter.reset()

@@ -41,6 +41,8 @@ def estimate(counts: Counts, window: int) -> float:
 def retry_after(counts: Counts, limit: int, window: int) -> int:
     """Whole seconds until one more hit fits under ``limit`` (``counts`` without it)."""
     current, previous, elapsed = counts
+    if limit < 1:  # a limit of 0 refuses everything: nothing ever fits
+        return window
     room = limit - 1 - current  # what the previous window's share may still weigh
     if room >= 0:
         # in this window: previous * (1 - (elapsed + t) / window) <= room
