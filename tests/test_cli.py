@@ -319,3 +319,23 @@ def test_emails_get_the_servers_own_base_url_only_on_loopback(tmp_path: Path) ->
         settings=Settings(data_dir=tmp_path, base_url="https://support.example.com/")
     )
     assert _default_base_url(configured, "127.0.0.1", 8000) == "https://support.example.com"
+
+
+def test_a_bad_setting_is_one_clear_line_per_variable_not_a_traceback(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDESK_RATE_LOGIN_PER_MINUTE", "0")
+    monkeypatch.setenv("FRONTDESK_JOB_WORKERS", "two")
+    result = runner.invoke(app, ["workspace", "create", "Acme", "--slug", "acme"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    output = " ".join(result.output.split())
+    assert "FRONTDESK_RATE_LOGIN_PER_MINUTE='0': Input should be greater than or equal to 1" in (
+        output
+    )
+    assert "FRONTDESK_JOB_WORKERS='two': Input should be a valid integer" in output
+    assert not list(data_dir.iterdir())  # nothing was created
+
+    monkeypatch.delenv("FRONTDESK_RATE_LOGIN_PER_MINUTE")
+    monkeypatch.delenv("FRONTDESK_JOB_WORKERS")
+    assert runner.invoke(app, ["workspace", "create", "Acme", "--slug", "acme"]).exit_code == 0

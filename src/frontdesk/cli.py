@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from frontdesk.config import Settings, get_settings
+from frontdesk.config import InvalidSettings, Settings, get_settings
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -56,6 +56,15 @@ def _runtime(settings: Settings | None = None):  # type: ignore[no-untyped-def]
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=2)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Frontdesk: customer-support automation."""
+    try:
+        get_settings()
+    except InvalidSettings as error:
+        raise _fail(str(error)) from None
 
 
 def _start_smtp(runtime, smtp_port: int | None):  # type: ignore[no-untyped-def]

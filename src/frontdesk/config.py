@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,24 +53,26 @@ class Settings(BaseSettings):
         description="IP addresses of reverse proxies whose X-Forwarded-For is believed. "
         "Empty: the connecting address is the client address.",
     )
-    session_days: int = Field(default=14, description="How long an agent stays logged in.")
+    session_days: int = Field(default=14, ge=1, description="How long an agent stays logged in.")
     max_message_chars: int = Field(
-        default=10_000, description="Longest message text accepted from any channel."
+        default=10_000, ge=1, description="Longest message text accepted from any channel."
     )
     max_body_bytes: int = Field(
-        default=1_000_000, description="Largest JSON request body accepted by the API."
+        default=1_000_000, ge=1, description="Largest JSON request body accepted by the API."
     )
     rate_login_per_minute: int = Field(
-        default=10, description="Login and password-reset attempts per IP and per email a minute."
+        default=10,
+        ge=1,
+        description="Login and password-reset attempts per IP and per email a minute.",
     )
     rate_widget_per_minute: int = Field(
-        default=60, description="Widget requests and messages per visitor a minute."
+        default=60, ge=1, description="Widget requests and messages per visitor a minute."
     )
     rate_widget_ip_per_minute: int = Field(
-        default=300, description="Widget requests and messages per IP address a minute."
+        default=300, ge=1, description="Widget requests and messages per IP address a minute."
     )
     rate_widget_sessions_per_hour: int = Field(
-        default=30, description="New anonymous widget visitors per IP address an hour."
+        default=30, ge=1, description="New anonymous widget visitors per IP address an hour."
     )
     rate_widget_email_per_hour: int = Field(
         default=5,
@@ -92,7 +94,7 @@ class Settings(BaseSettings):
         "with the message.",
     )
     job_workers: int = Field(
-        default=2, description="Worker threads of the in-process job consumer (no Redis)."
+        default=2, ge=1, description="Worker threads of the in-process job consumer (no Redis)."
     )
     run_jobs_in_process: bool = Field(
         default=True,
@@ -208,6 +210,19 @@ class Settings(BaseSettings):
         return key
 
 
+class InvalidSettings(ValueError):
+    """A setting in the environment or ``.env`` has a value it cannot take."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, read once; a bad value raises :class:`InvalidSettings` naming the
+    variable, the value and what it should be (one line each), not a traceback."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = "FRONTDESK_" + "_".join(str(part) for part in problem["loc"]).upper()
+            lines.append(f"{name}={problem.get('input')!r}: {problem['msg']}")
+        raise InvalidSettings("invalid settings:\n  " + "\n  ".join(lines)) from None
