@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 import time
 
 import pytest
@@ -112,6 +113,24 @@ def test_a_zero_limit_refuses_everything(limiter: RateLimiter) -> None:
     with pytest.raises(RateLimited) as info:
         limiter.hit("k", limit=0, window=60)
     assert info.value.retry_after == 60
+
+
+def test_a_concurrent_burst_admits_exactly_the_limit(limiter: RateLimiter) -> None:
+    admitted: list[bool] = []
+
+    def one() -> None:
+        try:
+            limiter.hit("burst", limit=10, window=60)
+            admitted.append(True)
+        except RateLimited:
+            admitted.append(False)
+
+    threads = [threading.Thread(target=one) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert admitted.count(True) == 10 and len(admitted) == 40
 
 
 def test_reset_forgets_every_counter(limiter: RateLimiter) -> None:

@@ -8,7 +8,9 @@ The count is the sliding-window estimate (as in nginx's and Cloudflare's limiter
 the current fixed window plus those of the previous one weighted by how much of it still lies
 within the last ``window`` seconds. A fixed window alone lets twice the limit through around
 its boundary (the limit at the end of one window and again at the start of the next); this
-keeps any ``window`` seconds near the limit with two counters per key.
+keeps any ``window`` seconds near the limit with two counters per key. Checking and counting
+are one step (under a lock in memory, one Lua script in Redis), so a burst from several
+processes admits exactly the limit.
 """
 
 from __future__ import annotations
@@ -54,18 +56,16 @@ def retry_after(counts: Counts, limit: int, window: int) -> int:
 
 
 class RateLimiter:
-    def add(self, key: str, window: int, delta: int, now: float) -> Counts:
-        """Add ``delta`` hits to ``key`` in the window of ``now``; return its counts then."""
+    def take(self, key: str, limit: int, window: int, now: float) -> tuple[bool, Counts]:
+        """Count one hit on ``key`` if it fits under ``limit``, in one atomic step (a refused
+        hit is not counted). Return whether it was counted, and the counts then."""
         raise NotImplementedError
 
     def hit(self, key: str, *, limit: int, window: int, what: str = "requests") -> None:
         """Count one hit, or refuse it (uncounted: a client that waits ``retry_after`` as told
         gets in, one that keeps trying still gets only ``limit`` per ``window``)."""
-        now = time.time()
-        counts = self.add(key, window, 1, now)
-        if estimate(counts, window) > limit:
-            self.add(key, window, -1, now)
-            counts = counts._replace(current=counts.current - 1)
+        counted, counts = self.take(key, limit, window, time.time())
+        if not counted:
             left = retry_after(counts, limit, window)
             raise RateLimited(
                 f"Too many {what}: at most {limit} in {window} seconds. "
@@ -82,15 +82,18 @@ class MemoryRateLimiter(RateLimiter):
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, int], int] = {}
 
-    def add(self, key: str, window: int, delta: int, now: float) -> Counts:
+    def take(self, key: str, limit: int, window: int, now: float) -> tuple[bool, Counts]:
         bucket = int(now // window)
+        elapsed = now - bucket * window
         with self._lock:
             if len(self._counts) > 100_000:  # drop old windows
                 self._counts = {k: v for k, v in self._counts.items() if k[1] >= bucket - 1}
-            hits = self._counts.get((key, bucket), 0) + delta
-            self._counts[(key, bucket)] = hits
+            current = self._counts.get((key, bucket), 0)
             previous = self._counts.get((key, bucket - 1), 0)
-        return Counts(hits, previous, now - bucket * window)
+            if estimate(Counts(current + 1, previous, elapsed), window) > limit:
+                return False, Counts(current, previous, elapsed)
+            self._counts[(key, bucket)] = current + 1
+        return True, Counts(current + 1, previous, elapsed)
 
     def reset(self) -> None:
         with self._lock:
@@ -100,6 +103,19 @@ class MemoryRateLimiter(RateLimiter):
 class RedisRateLimiter(RateLimiter):
     # After a failure, allow requests without asking Redis for this long.
     RETRY_AFTER = 2.0
+    # RateLimiter.take in one round trip, atomic across processes: KEYS the current and the
+    # previous window's counters; ARGV the limit, the previous window's weight (1 - elapsed /
+    # window, as in ``estimate``) and the counter's lifetime (still read as the previous one).
+    TAKE = """
+    local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+    local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+    if current + 1 + previous * tonumber(ARGV[2]) > tonumber(ARGV[1]) then
+        return {0, current, previous}
+    end
+    current = redis.call('INCR', KEYS[1])
+    redis.call('EXPIRE', KEYS[1], ARGV[3])
+    return {1, current, previous}
+    """
 
     def __init__(self, url: str, prefix: str = "frontdesk") -> None:
         import redis
@@ -107,23 +123,23 @@ class RedisRateLimiter(RateLimiter):
         self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         self._prefix = f"{prefix}:rl:"
         self._skip_redis_until = 0.0
+        self._take = self._redis.register_script(self.TAKE)
 
-    def add(self, key: str, window: int, delta: int, now: float) -> Counts:
+    def take(self, key: str, limit: int, window: int, now: float) -> tuple[bool, Counts]:
         bucket = int(now // window)
-        name = f"{self._prefix}{key}:{bucket}"
+        elapsed = now - bucket * window
         if time.monotonic() < self._skip_redis_until:  # Redis just failed: do not wait on it
-            return Counts(0, 0, 0.0)
+            return True, Counts(0, 0, elapsed)
         try:
-            pipe = self._redis.pipeline()
-            pipe.incrby(name, delta)
-            pipe.expire(name, 2 * window + 1)  # still read as the previous window
-            pipe.get(f"{self._prefix}{key}:{bucket - 1}")
-            hits, _, previous = pipe.execute()
+            counted, current, previous = self._take(
+                keys=[f"{self._prefix}{key}:{bucket}", f"{self._prefix}{key}:{bucket - 1}"],
+                args=[limit, repr(1 - elapsed / window), 2 * window + 1],
+            )
         except Exception as exc:
             self._skip_redis_until = time.monotonic() + self.RETRY_AFTER
             log.warning("rate limiter cannot reach Redis (%s); allowing the request", exc)
-            return Counts(0, 0, 0.0)
-        return Counts(int(hits), int(previous or 0), now - bucket * window)
+            return True, Counts(0, 0, elapsed)
+        return bool(counted), Counts(int(current), int(previous), elapsed)
 
     def reset(self) -> None:
         try:
