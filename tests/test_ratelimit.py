@@ -156,3 +156,12 @@ def test_redis_down_fails_open(caplog: pytest.LogCaptureFixture) -> None:
         limiter.hit("login:ip:1.2.3.4", limit=1, window=60)  # never refused
     assert time.monotonic() - started < 5
     assert "allowing the request" in caplog.text
+
+
+def test_redis_down_fails_open_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0")  # nothing listens there
+    with caplog.at_level("WARNING", logger="frontdesk.ratelimit"):
+        for _ in range(3):  # over the limit, yet allowed: an outage must not lock people out
+            limiter.hit("k", limit=1, window=60)
+    assert [r.message for r in caplog.records if "cannot reach Redis" in r.message][:1]
+    assert len(caplog.records) == 1  # then it stops asking for a moment instead of waiting
