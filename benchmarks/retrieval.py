@@ -171,6 +171,11 @@ def ablations() -> list[tuple[str, str, Fusion]]:
         ("+ BM25 (weight 0.3) = default", "passages", Fusion()),
         ("default + titles (in the passages' max)", "passages", Fusion(kinds=ALL_KINDS)),
         ("default + titles as own signal (0.3)", "passages", Fusion(title_weight=0.3)),
+        (
+            "default, centred on each language's own passages",
+            "passages",
+            Fusion(centering="mean"),
+        ),
         ("default, reciprocal-rank fusion (k=10)", "passages", Fusion(method="rrf")),
         ("default, whole articles", "articles", Fusion()),
         ("default, e5 'query:' on documents", "passages", Fusion(weights={"e5q": 1.0, "use": 1.0})),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -407,3 +408,87 @@ def test_no_hubness_correction_while_a_language_s_examples_are_about_few_article
     raw = index.search("νέα ερώτηση α", "el", k=3, fusion=Fusion(example_hubness=False))
     assert hits[0].article_id == "a"
     assert [h.signals["e5_example_z"] for h in hits] == [h.signals["e5_example_z"] for h in raw]
+
+
+class WordEmbedder:
+    """A text's vector is the sum of its known words' vectors (normalised): a toy model in which
+    every Greek word shares a language direction, as real multilingual models' words do."""
+
+    name = "e5"
+    dim = 6
+    #       Greek English battery tyres brakes bike
+    WORDS: ClassVar[dict[str, list[float]]] = {
+        "φόρτιση": [1.5, 0, 1, 0, 0, 0],
+        "μπαταρία": [1.5, 0, 1, 0, 0, 0],
+        "ποδήλατο": [1.5, 0, 0, 0, 0, 1],
+        "ελαστικά": [1.5, 0, 0, 1, 0, 0],
+        "charging": [0, 0.8, 1, 0, 0, 0],
+        "battery": [0, 0.8, 1, 0, 0, 0],
+        "tyres": [0, 0.8, 0, 1, 0, 0],
+        "brakes": [0, 0.8, 0, 0, 1, 0],
+        "bike": [0, 0.8, 0, 0, 0, 1],
+        "range": [0, 0.8, 0, 0, 0, 1],
+    }
+
+    def _embed(self, texts: Sequence[str]) -> Vectors:
+        rows = []
+        for text in texts:
+            row = np.full(6, 1e-3)
+            for word in text.lower().replace("#", " ").split():
+                row += np.array(self.WORDS.get(word.strip(".,;?"), [0.0] * 6))
+            rows.append(row / np.linalg.norm(row))
+        return np.array(rows, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts)
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts)
+
+
+def word_index() -> KnowledgeIndex:
+    """a (charging) in English and Greek; b (tyres), c (brakes), f (range) in English only."""
+    index = KnowledgeIndex([WordEmbedder()])
+    index.add_articles(
+        [
+            make_article(
+                "a",
+                "Charging",
+                "## Battery\n\ncharging battery\n\n## Charging\n\nbattery charging bike",
+            ),
+            make_article(
+                "a",
+                "φόρτιση",
+                "## μπαταρία\n\nφόρτιση μπαταρία\n\n## φόρτιση\n\nμπαταρία φόρτιση ποδήλατο",
+                language="el",
+                translation_of="a",
+            ),
+            make_article("b", "Tyres", "## Tyres\n\ntyres tyres\n\n## Bike\n\nbike tyres"),
+            make_article("c", "Brakes", "## Brakes\n\nbrakes brakes\n\n## Bike\n\nbike brakes"),
+            make_article("f", "Range", "## Range\n\nbattery range bike\n\n## Bike\n\nbike range"),
+        ]
+    )
+    return index
+
+
+def test_the_language_pull_is_measured_on_translations() -> None:
+    # The one Greek article is no "Greek mean" to centre on: compared with its own passages,
+    # all on its topic, a Greek question's lead depends on how the Greek version is written
+    index = word_index()
+    english = index.search("charging battery?", "en", k=1)[0]
+    greek = index.search("φόρτιση μπαταρία;", "el", k=1)[0]
+    assert english.article_id == greek.article_id == "a"
+    assert greek.passage.language == "el"
+    # the same question in either language stands out by as much, once the pull is taken off
+    assert greek.signals["e5_gap"] == pytest.approx(english.signals["e5_gap"], rel=0.05)
+    own = index.search("φόρτιση μπαταρία;", "el", k=1, fusion=Fusion(centering="mean"))[0]
+    assert own.signals["e5_gap"] != pytest.approx(english.signals["e5_gap"], rel=0.05)
+
+
+def test_a_question_in_the_language_of_a_translation_is_not_pulled_to_it() -> None:
+    index = word_index()
+    assert index.search("ελαστικά;", "el", k=1)[0].article_id == "b"
+    # raw cosines: the only Greek article wins on language alone
+    assert (
+        index.search("ελαστικά;", "el", k=1, fusion=Fusion(centering="none"))[0].article_id == "a"
+    )

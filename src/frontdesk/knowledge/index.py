@@ -11,8 +11,10 @@ Units of text are indexed per article version (an article id in one language):
 Signals, per query and article (an article's score is the best of its units, across all its
 language versions, so a Thai question finds an English-only article):
 
-* one cosine per embedder (e5, USE), standardised over the articles for this query (z-score),
-  because the models' cosine ranges differ (e5 is compressed near 0.8, USE spreads 0.1 to 0.6);
+* one cosine per embedder (e5, USE), less the pull of the query's own language (measured on
+  the knowledge base's translations: :func:`_translation_centered`), standardised over the
+  articles for this query (z-score), because the models' cosine ranges differ (e5 is
+  compressed near 0.8, USE spreads 0.1 to 0.6);
 * BM25 over language-aware tokens (:mod:`frontdesk.language.tokenize`), divided by the best
   article's BM25, for exact identifiers (E04, NW-20431) and names; low weight.
 
@@ -78,9 +80,10 @@ class Fusion:
     # Titles are indexed but off by default: with language centering they cost one dev query
     # and OOS separation (benchmarks/retrieval.py, "+ titles").
     kinds: frozenset[str] = frozenset({"passage"})
-    # "none": raw cosine; "mean": subtract the mean cosine of the units in the same language as
-    # each unit; "z": standardise within each language group (see _language_centered)
-    centering: Literal["none", "mean", "z"] = "mean"
+    # "translations": the language pull measured on translated articles (_translation_centered);
+    # "mean": subtract the mean cosine of the units in the same language as each unit; "z":
+    # standardise within each language group (see _language_centered); "none": raw cosine
+    centering: Literal["none", "mean", "z", "translations"] = "translations"
     # Languages a model is known not to read (MODELS.md, measured on data apart from Helios:
     # USE multilingual scores 0.20 in Greek): its signal is left out for queries in them.
     unsupported: Mapping[str, frozenset[str]] = field(
@@ -296,6 +299,8 @@ class KnowledgeIndex:
         fused = np.zeros(n_articles, dtype=np.float64)
         unit_fused = np.zeros(len(built.unit_article), dtype=np.float64)
         per_signal: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+        # example questions have no translations: centred on their language's own mean
+        example_centering = "mean" if fusion.centering == "translations" else fusion.centering
 
         for embedder in active:
             if query_vectors is not None and embedder.name in query_vectors:
@@ -313,7 +318,11 @@ class KnowledgeIndex:
                 np.nan_to_num(cosines, nan=-np.inf), built.unit_article, n_articles
             )
             sims = _language_centered(
-                cosines, built.unit_languages, built.unit_kinds == "passage", fusion.centering
+                cosines,
+                built.unit_languages,
+                built.unit_kinds == "passage",
+                fusion.centering,
+                built.unit_article,
             )
             sims[~kind_mask] = -np.inf
             raw = _max_per_article(sims, built.unit_article, n_articles)
@@ -332,7 +341,7 @@ class KnowledgeIndex:
                 if with_examples >= MIN_CENTERING_UNITS:
                     # compared with the other examples: a question is nearer any question
                     example_sims = _language_centered(
-                        example_cosines, built.unit_languages, examples, fusion.centering
+                        example_cosines, built.unit_languages, examples, example_centering
                     )
                     example_sims[~examples] = -np.inf
                     example_raw = _max_per_article(example_sims, built.unit_article, n_articles)
@@ -340,7 +349,7 @@ class KnowledgeIndex:
                 else:
                     # too few to compare with each other: on the passages' scale
                     example_sims = _language_centered(
-                        all_cosines, built.unit_languages, passages, fusion.centering
+                        all_cosines, built.unit_languages, passages, example_centering
                     )
                     example_sims[~examples] = -np.inf
                     example_raw = _max_per_article(example_sims, built.unit_article, n_articles)
@@ -356,6 +365,7 @@ class KnowledgeIndex:
                     built.unit_languages,
                     built.unit_kinds == "passage",
                     fusion.centering,
+                    built.unit_article,
                 )
                 title_sims[~titles] = -np.inf
                 title_raw = _max_per_article(title_sims, built.unit_article, n_articles)
@@ -423,6 +433,7 @@ def _language_centered(
     languages: NDArray[np.str_],
     reference: NDArray[np.bool_],
     mode: str,
+    articles: NDArray[np.int64] | None = None,
 ) -> NDArray[np.float64]:
     """Remove the pull of the query's own language.
 
@@ -431,10 +442,16 @@ def _language_centered(
     Comparing each unit with the passages of its language (``reference``) removes that
     offset, while the best unit of each language still stands out. A language with fewer than
     ``MIN_CENTERING_UNITS`` passages (an example question in a language no article is written
-    in) is compared with all passages instead.
+    in) is compared with all passages instead. ``mode="translations"`` measures the offset on
+    translated articles instead (:func:`_translation_centered`; it needs ``articles``, each
+    unit's article).
     """
     if mode == "none":
         return cosines
+    if mode == "translations":
+        if articles is None:
+            raise ValueError("translation centering needs each unit's article")
+        return _translation_centered(cosines, languages, reference, articles)
     out = cosines.copy()
     usable = reference & np.isfinite(cosines)
     if not usable.any():
@@ -449,6 +466,60 @@ def _language_centered(
             values = overall
         scale = float(values.std()) if mode == "z" and len(values) > 1 else 1.0
         out[members] = (cosines[members] - float(values.mean())) / (scale if scale > 1e-9 else 1.0)
+    return out
+
+
+def _translation_centered(
+    cosines: NDArray[np.float64],
+    languages: NDArray[np.str_],
+    reference: NDArray[np.bool_],
+    articles: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """Remove the pull of the query's own language, measured where it can be: on translations.
+
+    Centring each language on the mean of its own passages fails when a language has few
+    articles: with one Greek article, "the Greek mean" is that article, so a Greek question
+    worded like its title scores barely above the article's other passages. An article and
+    its translation say the same thing, so how much nearer the query is to the translation
+    than to the original (their mean cosines, averaged over the translated articles) is the
+    language's pull alone. Every unit is then compared with the passages of the base language
+    (the one most articles are written in), a translation after taking its language's pull off.
+    A language with no translation pair is centred on its own passages when they come from at
+    least ``MIN_CENTERING_UNITS`` articles, else on all passages.
+    """
+    out = cosines.copy()
+    usable = reference & np.isfinite(cosines)
+    if not usable.any():
+        return out
+    versions: dict[tuple[int, str], list[float]] = {}  # (article, language) -> its cosines
+    for i in np.flatnonzero(usable):
+        versions.setdefault((int(articles[i]), str(languages[i])), []).append(float(cosines[i]))
+    means = {key: sum(values) / len(values) for key, values in versions.items()}
+    per_language = Counter(language for _, language in means)
+    base = per_language.most_common(1)[0][0]
+    base_values = cosines[usable & (languages == base)]
+    base_mean = float(base_values.mean())
+    overall = float(cosines[usable].mean())
+    for name in np.unique(languages):
+        language = str(name)
+        members = (languages == language) & np.isfinite(cosines)
+        if not members.any():
+            continue
+        if language == base:
+            out[members] = cosines[members] - base_mean
+            continue
+        pairs = [
+            mean - means[(article, base)]
+            for (article, version), mean in means.items()
+            if version == language and (article, base) in means
+        ]
+        if pairs:
+            out[members] = cosines[members] - sum(pairs) / len(pairs) - base_mean
+        elif per_language.get(language, 0) >= MIN_CENTERING_UNITS:
+            own = cosines[usable & (languages == language)]
+            out[members] = cosines[members] - float(own.mean())
+        else:
+            out[members] = cosines[members] - overall
     return out
 
 
