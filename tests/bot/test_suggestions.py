@@ -61,7 +61,11 @@ def test_suggestions_while_typing_in_any_language(
         "language": "el",
         "url": f"/help/{site.slug}/articles/charge-battery?lang=el",
     }
-    assert client.get(url, params={"q": "ab"}, headers=bearer(session)).json() == {"articles": []}
+    for nothing_to_search in ("ab", "😀😀😀", "?!?!", "https://example.com/orders/123"):
+        found = client.get(url, params={"q": nothing_to_search}, headers=bearer(session))
+        assert found.json() == {"articles": []}, nothing_to_search
+    linked = client.get(url, params={"q": "battery https://example.com/x"}, headers=bearer(session))
+    assert linked.json()["articles"][0]["id"] == "charge-battery"
     assert client.get(url, params={"q": "battery"}).status_code == 401  # a session is needed
 
     timings = []

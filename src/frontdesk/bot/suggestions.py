@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from frontdesk.store.models import Workspace, utcnow
 
 __all__ = [
     "QUIET_MINUTES",
+    "has_words",
     "keyword_matches",
     "keyword_suggestions_allowed",
     "suggest_while_typing",
@@ -32,6 +34,7 @@ MAX_QUERY_CHARS = 300
 # F6: no keyword suggestions for a visitor who read the help center this recently (minutes);
 # a workspace sets its own under settings["keyword_suggestions_quiet_minutes"].
 QUIET_MINUTES = 15
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
 def suggestion(
@@ -59,13 +62,19 @@ def suggest_while_typing(
     language: str,
 ) -> list[dict[str, Any]]:
     text = " ".join(text.split())[:MAX_QUERY_CHARS]
-    if len(text) < 3 or not len(index):
+    if len(text) < 3 or not len(index) or not has_words(text):
         return []
     names = [e.name for e in index.embedders]
     fast = "e5" if "e5" in names else (names[0] if names else None)
     fusion = dataclasses.replace(index.fusion, weights={fast: 1.0} if fast else {})
     hits = index.search(text, language, k=MAX_SUGGESTIONS, fusion=fusion)
     return [suggestion(knowledge, workspace, h, language) for h in hits]
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` has anything to search for: a word or a number once links are left out
+    (only emoji, punctuation or a pasted URL would suggest three arbitrary articles)."""
+    return bool(tokenize(_URL.sub(" ", text)))
 
 
 def keyword_matches(
