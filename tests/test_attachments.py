@@ -15,6 +15,7 @@ from frontdesk.attachments import (
     open_attachment,
     sniff_content_type,
     store_attachment,
+    workspace_attachment_bytes,
 )
 from frontdesk.config import Settings
 from frontdesk.errors import InvalidInput, NotFound
@@ -196,6 +197,50 @@ def test_oversized_file_is_refused_with_a_clear_message(runtime: Runtime) -> Non
     assert _files(runtime.settings) == []
     with runtime.db.read() as session:
         assert session.query(Attachment).count() == 0
+
+
+def test_a_workspace_past_its_quota_keeps_no_more_files(runtime: Runtime) -> None:
+    full, other = setup_workspace(runtime), setup_workspace(runtime)
+    settings = runtime.settings.model_copy(update={"attachment_quota_bytes": 2500})
+
+    def store(workspace_id: int, name: str, size: int) -> None:
+        conversation_id, message_id = _conversation(runtime, workspace_id)
+        with runtime.db.write() as session:
+            store_attachment(
+                session,
+                settings,
+                workspace_id=workspace_id,
+                conversation_id=conversation_id,
+                message_id=message_id,
+                filename=name,
+                data=b"x" * size,
+            )
+
+    store(full.workspace.id, "one.txt", 1000)
+    store(full.workspace.id, "two.txt", 1500)  # exactly the quota
+    with pytest.raises(InvalidInput) as caught:
+        store(full.workspace.id, "three.txt", 1)
+    assert caught.value.message == (
+        "The file 'three.txt' was not kept: this workspace's attachment storage is full "
+        "(2500 bytes of 2500 bytes)."
+    )
+    store(other.workspace.id, "theirs.txt", 2000)  # each workspace has its own
+    assert len(_files(runtime.settings)) == 3
+    with runtime.db.read() as session:
+        assert workspace_attachment_bytes(session, full.workspace.id) == 2500
+        assert workspace_attachment_bytes(session, other.workspace.id) == 2000
+    unlimited = runtime.settings.model_copy(update={"attachment_quota_bytes": 0})
+    conversation_id, message_id = _conversation(runtime, full.workspace.id)
+    with runtime.db.write() as session:
+        store_attachment(
+            session,
+            unlimited,
+            workspace_id=full.workspace.id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            filename="four.txt",
+            data=b"x",
+        )
 
 
 def test_rollback_removes_the_written_file(runtime: Runtime) -> None:

@@ -25,7 +25,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from frontdesk.config import Settings
@@ -210,6 +210,16 @@ def _write(path: Path, data: bytes) -> None:
         raise
 
 
+def workspace_attachment_bytes(session: Session, workspace_id: int) -> int:
+    """The bytes of every attachment the workspace keeps (what its quota counts)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Attachment.size), 0)).where(
+            Attachment.workspace_id == workspace_id
+        )
+    )
+    return int(total or 0)
+
+
 def store_attachment(
     session: Session,
     settings: Settings,
@@ -222,7 +232,8 @@ def store_attachment(
 ) -> Attachment:
     """Write ``data`` and add its row (in the caller's transaction; the file is removed again
     if that transaction rolls back). Raises InvalidInput when it is over the size limit and
-    NotFound when the conversation or message is not the workspace's."""
+    NotFound when the conversation or message is not the workspace's; InvalidInput too when
+    the workspace's attachments would pass ``attachment_quota_bytes``."""
     limit = settings.attachment_max_bytes
     name = normalize_filename(filename)
     if len(data) > limit:
@@ -233,6 +244,21 @@ def store_attachment(
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or conversation.workspace_id != workspace_id:
         raise NotFound(f"Conversation {conversation_id} was not found.")
+    quota = settings.attachment_quota_bytes
+    if quota:
+        used = workspace_attachment_bytes(session, workspace_id)
+        if used + len(data) > quota:
+            log.warning(
+                "attachment %r refused: workspace %s keeps %d of its %d bytes",
+                name,
+                workspace_id,
+                used,
+                quota,
+            )
+            raise InvalidInput(
+                f"The file {name!r} was not kept: this workspace's attachment storage is full "
+                f"({human_size(used)} of {human_size(quota)})."
+            )
     message: Message | None = None
     if message_id is not None:
         message = session.get(Message, message_id)

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         "file is refused with a clear message; a larger email attachment is dropped and listed "
         "with the message.",
     )
+    attachment_quota_bytes: int = Field(
+        default=5 * 1024 * 1024 * 1024,
+        ge=0,
+        description="Total attachment bytes one workspace may keep (0: no limit). Past it a new "
+        "file is refused with a clear message: an email's are dropped and listed with the "
+        "message, a web form's ticket is created without it and the sender is told.",
+    )
     job_workers: int = Field(
         default=2, ge=1, description="Worker threads of the in-process job consumer (no Redis)."
     )

@@ -499,3 +499,30 @@ def test_a_storage_failure_keeps_what_was_typed(
     assert answer.status_code == 503
     assert "We could not send your message just now." in answer.text
     assert 'value="Ana Pérez"' in answer.text and fields()["message"] in answer.text
+
+
+def test_past_the_attachment_quota_the_ticket_arrives_without_its_file(
+    client: TestClient, runtime: Runtime, site: Site
+) -> None:
+    runtime.settings.attachment_quota_bytes = len(PDF) + 10
+    first = post(client, site, fields(), file=("one.pdf", PDF, "application/pdf"))
+    assert first.status_code == 200 and "could not keep" not in first.text
+    second = post(client, site, fields(), file=("two.pdf", PDF, "application/pdf"))
+    assert second.status_code == 200, second.text
+    assert "We&#39;ve got your message, but not your file" in second.text
+    with runtime.db.read() as session:
+        assert session.query(Attachment).count() == 1
+        latest = session.scalars(
+            select(Message).where(Message.author_type == "customer").order_by(Message.id.desc())
+        ).first()
+        assert latest is not None and latest.body == fields()["message"]  # the ticket is there
+        (note,) = latest.meta["web_form"]["dropped"]
+        assert "'two.pdf' was not kept: this workspace's attachment storage is full" in note
+        agent = session.get(Agent, site.agent_id)
+        assert agent is not None
+    from tests.web.agent.helpers import login_as
+
+    login_as(client, runtime, agent)
+    view = client.get(f"/inbox/c/{latest.conversation_id}")
+    assert 'class="msg-dropped"' in view.text
+    assert "two.pdf&#39; was not kept: this workspace&#39;s attachment storage is full" in view.text

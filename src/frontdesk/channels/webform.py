@@ -31,6 +31,7 @@ from frontdesk.attachments import store_attachment
 from frontdesk.channels.email.addresses import normalize_address
 from frontdesk.config import Settings
 from frontdesk.customers.actions import customer_by_email
+from frontdesk.errors import InvalidInput
 from frontdesk.inbound import InboundContext, InboundMessage, InboundResult
 from frontdesk.runtime import Runtime
 from frontdesk.store.models import Conversation, Customer, Message, Workspace
@@ -185,6 +186,9 @@ class WebFormResult:
     duplicate: bool  # the same token was sent before: nothing new was stored
     attachment_id: int | None = None
     attachment_failed: bool = False  # the ticket is stored, but its file could not be
+    # the ticket is stored, its file refused (the workspace's attachment quota): the message's
+    # meta.web_form.dropped says why, for the agent
+    attachment_refused: bool = False
 
 
 def _customer_for(session: Session, workspace: Workspace, email: str, name: str) -> Customer:
@@ -236,15 +240,23 @@ def _store_file(
     existing = (message.meta or {}).get("attachments") or []
     if existing:  # stored already (this is the retry after a failed step)
         return int(existing[0]["id"])
-    attachment = store_attachment(
-        session,
-        runtime.settings,
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
-        message_id=message.id,
-        filename=submission.attachment_name or "attachment",
-        data=submission.attachment,
-    )
+    form_meta = dict((message.meta or {}).get("web_form") or {})
+    if form_meta.get("dropped"):  # refused already
+        return None
+    try:
+        attachment = store_attachment(
+            session,
+            runtime.settings,
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            message_id=message.id,
+            filename=submission.attachment_name or "attachment",
+            data=submission.attachment,
+        )
+    except InvalidInput as refused:  # the quota: the ticket goes on without its file
+        form_meta["dropped"] = [refused.message]
+        message.meta = {**(message.meta or {}), "web_form": form_meta}
+        return None
     return attachment.id
 
 
@@ -298,6 +310,7 @@ def submit_web_form(
     except Exception:
         log.exception("web form: message %s is stored but its file could not be", result.message_id)
         failed = submission.attachment is not None
+    refused = submission.attachment is not None and attachment_id is None and not failed
     log.info(
         "web form: message %s in conversation %s from customer %s%s",
         result.message_id,
@@ -313,4 +326,5 @@ def submit_web_form(
         False,
         attachment_id=attachment_id,
         attachment_failed=failed,
+        attachment_refused=refused,
     )

@@ -570,6 +570,9 @@ class Attachment(Base):
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)  # random file name
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # the workspace's total, for its quota, read from the index alone
+    __table_args__ = (Index("ix_attachments_workspace_size", "workspace_id", "size"),)
+
 
 class SlaPolicy(Base):
     """First-response and resolution targets (F31) for conversations of a priority and team

@@ -140,6 +140,27 @@ def test_attachments_are_stored_on_the_message(
     assert [a["filename"] for a in message.meta["attachments"]] == ["brake.png", "a.pdf"]
 
 
+def test_past_the_quota_an_email_is_stored_and_its_files_listed_as_not_kept(
+    runtime: Runtime, mail_ws: MailWorkspace, listener: MailListener
+) -> None:
+    runtime.settings.attachment_quota_bytes = 100
+    msg = email(body="Two photos.")
+    msg.add_attachment(
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 80, maintype="image", subtype="png", filename="fits.png"
+    )
+    msg.add_attachment(
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 80, maintype="image", subtype="png", filename="over.png"
+    )
+    send(listener, msg)
+    assert last_mail(runtime).status == "stored"
+    [message] = messages(runtime)
+    assert message.body == "Two photos."
+    assert [a["filename"] for a in message.meta["attachments"]] == ["fits.png"]
+    (note,) = message.meta["email"]["dropped"]
+    assert "'over.png' was not kept: this workspace's attachment storage is full" in note
+    assert count(runtime, Attachment) == 1
+
+
 def test_an_email_with_only_an_attachment_is_stored_with_a_placeholder(
     runtime: Runtime, mail_ws: MailWorkspace, listener: MailListener
 ) -> None:

@@ -374,6 +374,12 @@ async def _handle(
         language,
         {
             "thanks": t["thanks"].replace("{email}", result.email),
-            "file_failed": t["file_failed"] if result.attachment_failed else None,
+            "file_failed": (
+                t["file_failed"]
+                if result.attachment_failed
+                else t["file_not_kept"]
+                if result.attachment_refused
+                else None
+            ),
         },
     )
