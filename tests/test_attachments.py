@@ -203,12 +203,12 @@ def test_a_workspace_past_its_quota_keeps_no_more_files(runtime: Runtime) -> Non
     full, other = setup_workspace(runtime), setup_workspace(runtime)
     settings = runtime.settings.model_copy(update={"attachment_quota_bytes": 2500})
 
-    def store(workspace_id: int, name: str, size: int) -> None:
+    def store(workspace_id: int, name: str, size: int, quota: Settings = settings) -> None:
         conversation_id, message_id = _conversation(runtime, workspace_id)
         with runtime.db.write() as session:
             store_attachment(
                 session,
-                settings,
+                quota,
                 workspace_id=workspace_id,
                 conversation_id=conversation_id,
                 message_id=message_id,
@@ -230,17 +230,7 @@ def test_a_workspace_past_its_quota_keeps_no_more_files(runtime: Runtime) -> Non
         assert workspace_attachment_bytes(session, full.workspace.id) == 2500
         assert workspace_attachment_bytes(session, other.workspace.id) == 2000
     unlimited = runtime.settings.model_copy(update={"attachment_quota_bytes": 0})
-    conversation_id, message_id = _conversation(runtime, full.workspace.id)
-    with runtime.db.write() as session:
-        store_attachment(
-            session,
-            unlimited,
-            workspace_id=full.workspace.id,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            filename="four.txt",
-            data=b"x",
-        )
+    store(full.workspace.id, "four.txt", 1, unlimited)
 
 
 def test_rollback_removes_the_written_file(runtime: Runtime) -> None:
