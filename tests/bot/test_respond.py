@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from frontdesk.accounts.actions import update_workspace
 from frontdesk.conversations.actions import do_change_status, do_send_agent_reply
 from frontdesk.conversations.events import Actor
 from frontdesk.knowledge.registry import KnowledgeRegistry
@@ -287,6 +288,26 @@ def test_no_bot_without_published_articles(runtime: Runtime) -> None:
     assert not [t for t in happened if t.startswith("bot_") or t == "handed_off"]
     assert happened[0] == "conversation_created"
     assert happened.index("triaged") < happened.index("routed")
+
+
+def test_a_workspace_that_turned_the_bot_off_gets_no_bot(
+    runtime: Runtime, bot: dict[str, Any]
+) -> None:
+    with runtime.db.write() as session:
+        workspace = session.get(Workspace, bot["workspace"])
+        assert workspace is not None
+        update_workspace(session, workspace, bot_enabled=False)
+    cid = send_chat(runtime, bot, "How do I reset my app password?")
+    assert bot_messages(runtime, cid) == []
+    happened = types(runtime, cid)
+    assert not [t for t in happened if t.startswith("bot_") or t == "handed_off"]
+    assert "routed" in happened  # straight to a person
+    with runtime.db.write() as session:
+        workspace = session.get(Workspace, bot["workspace"])
+        assert workspace is not None
+        update_workspace(session, workspace, bot_enabled=True)
+    again = send_chat(runtime, bot, "How do I reset my app password?")
+    assert "bot_answered" in types(runtime, again)
 
 
 def test_an_agent_resolving_with_a_link_teaches_the_bot(

@@ -14,12 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from frontdesk.accounts.actions import update_workspace
 from frontdesk.bot import respond
 from frontdesk.inbound import InboundMessage, receive
 from frontdesk.knowledge.registry import KnowledgeRegistry
 from frontdesk.knowledge.store import do_save_article, record_view
 from frontdesk.runtime import Runtime
-from frontdesk.store.models import ConversationEvent, KbArticleView, Message, utcnow
+from frontdesk.store.models import ConversationEvent, KbArticleView, Message, Workspace, utcnow
 from tests.bot.test_respond import ARTICLES
 from tests.web.widget.site import bearer, make_site, start
 
@@ -117,4 +118,18 @@ def test_keyword_suggestions_skip_a_visitor_who_just_read_the_help_center(
     with runtime.db.write() as s:
         for view in s.scalars(select(KbArticleView)):
             view.viewed_at = utcnow() - timedelta(minutes=16)
+    assert _declined_suggestions(runtime, site, reader) is not None
+
+    # The workspace sets its own quiet period: an hour, then none at all.
+    with runtime.db.write() as s:
+        workspace = s.get(Workspace, site.workspace_id)
+        assert workspace is not None
+        update_workspace(s, workspace, keyword_suggestions_quiet_minutes=60)
+    assert _declined_suggestions(runtime, site, reader) is None
+    with runtime.db.write() as s:
+        workspace = s.get(Workspace, site.workspace_id)
+        assert workspace is not None
+        update_workspace(s, workspace, keyword_suggestions_quiet_minutes=0)
+        for view in s.scalars(select(KbArticleView)):
+            view.viewed_at = utcnow()
     assert _declined_suggestions(runtime, site, reader) is not None

@@ -16,6 +16,7 @@ from frontdesk.conversations.events import Actor, append_event
 from frontdesk.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from frontdesk.language.detect import SUPPORTED
 from frontdesk.store.models import (
+    MAX_QUIET_MINUTES,
     Agent,
     AgentSession,
     AgentToken,
@@ -104,6 +105,8 @@ def update_workspace(
     allowed_origins: list[str] | None = None,
     require_identity: bool | None = None,
     default_language: str | None = None,
+    bot_enabled: bool | None = None,
+    keyword_suggestions_quiet_minutes: int | None = None,
 ) -> Workspace:
     if name is not None:
         workspace.name = _clean_name(name, "Workspace name")
@@ -118,6 +121,19 @@ def update_workspace(
                 f"Language {default_language!r} is not one of {', '.join(SUPPORTED)}."
             )
         workspace.default_language = default_language
+    settings = dict(workspace.settings or {})
+    if bot_enabled is not None:
+        settings["bot_enabled"] = bool(bot_enabled)
+    if keyword_suggestions_quiet_minutes is not None:
+        minutes = keyword_suggestions_quiet_minutes
+        if isinstance(minutes, bool) or not 0 <= minutes <= MAX_QUIET_MINUTES:
+            raise InvalidInput(
+                f"The quiet time after a help-center visit is a number of minutes from 0 to "
+                f"{MAX_QUIET_MINUTES}, not {minutes!r}."
+            )
+        settings["keyword_suggestions_quiet_minutes"] = int(minutes)
+    if settings != (workspace.settings or {}):
+        workspace.settings = settings  # a new dict: the JSON column sees the change
     session.flush()
     return workspace
 

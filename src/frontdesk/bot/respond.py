@@ -234,11 +234,7 @@ def _turn(
     message = session.get(Message, ctx.message_id)
     workspace = session.get(Workspace, ctx.workspace_id)
     assert conversation is not None and message is not None and workspace is not None
-    if (
-        ctx.stop
-        or _person_active(session, conversation)
-        or not (workspace.settings or {}).get("bot_enabled", True)
-    ):
+    if ctx.stop or _person_active(session, conversation) or not workspace.bot_enabled:
         return None
     index = runtime.knowledge.index(session, workspace.id)
     if not len(index):

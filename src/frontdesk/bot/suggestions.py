@@ -21,7 +21,6 @@ from frontdesk.language.tokenize import tokenize
 from frontdesk.store.models import Workspace, utcnow
 
 __all__ = [
-    "QUIET_MINUTES",
     "has_words",
     "keyword_matches",
     "keyword_suggestions_allowed",
@@ -31,9 +30,6 @@ __all__ = [
 
 MAX_SUGGESTIONS = 3
 MAX_QUERY_CHARS = 300
-# F6: no keyword suggestions for a visitor who read the help center this recently (minutes);
-# a workspace sets its own under settings["keyword_suggestions_quiet_minutes"].
-QUIET_MINUTES = 15
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
@@ -94,10 +90,6 @@ def keyword_suggestions_allowed(
     session: Session, workspace: Workspace, customer_id: int, now: dt.datetime | None = None
 ) -> bool:
     """F6: not for a visitor who viewed the help center in the last quiet minutes."""
-    minutes = (workspace.settings or {}).get("keyword_suggestions_quiet_minutes", QUIET_MINUTES)
-    try:
-        quiet = max(float(minutes), 0.0)
-    except (TypeError, ValueError):
-        quiet = QUIET_MINUTES
+    quiet = workspace.keyword_suggestions_quiet_minutes
     since = (now or utcnow()) - dt.timedelta(minutes=quiet)
     return not viewed_since(session, workspace.id, customer_id, since)

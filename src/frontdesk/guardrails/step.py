@@ -131,7 +131,7 @@ def guardrails_step(session: Session, ctx: InboundContext) -> None:
             reason=f"guardrail:{decision.rule}",
         )
     _raise_priority(session, conversation, decision)
-    if (workspace.settings or {}).get("bot_enabled", True):
+    if workspace.bot_enabled:
         language = ctx.language or conversation.language or workspace.default_language or "en"
         key = "case" if decision.rule == "case" else "handoff"
         if decision.rule == "safety":

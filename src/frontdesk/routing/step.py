@@ -48,6 +48,7 @@ from frontdesk.store.models import (
     KbArticle,
     Message,
     Team,
+    Workspace,
     utcnow,
 )
 
@@ -66,6 +67,11 @@ TEXT_CHARS = 20_000
 
 
 def workspace_has_bot(session: Session, workspace_id: int) -> bool:
+    """Whether the bot takes the first turn in this workspace's chats: it is on and has a
+    published article to answer from (else a chat goes to a person at once)."""
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None or not workspace.bot_enabled:
+        return False
     return (
         session.scalar(
             select(KbArticle.id)

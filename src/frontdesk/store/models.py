@@ -81,6 +81,25 @@ class Workspace(Base):
     kb_revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @property
+    def bot_enabled(self) -> bool:
+        """Whether the bot answers customers (``settings["bot_enabled"]``; on by default)."""
+        return bool((self.settings or {}).get("bot_enabled", True))
+
+    @property
+    def keyword_suggestions_quiet_minutes(self) -> int:
+        """F6: no keyword article suggestions for a visitor who read the help center this
+        recently (``settings["keyword_suggestions_quiet_minutes"]``)."""
+        value = (self.settings or {}).get("keyword_suggestions_quiet_minutes")
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        return KEYWORD_QUIET_MINUTES
+
+
+# F6's default: no keyword suggestions within this many minutes of a help-center visit.
+KEYWORD_QUIET_MINUTES = 15
+MAX_QUIET_MINUTES = 24 * 60
+
 
 class Agent(Base):
     __tablename__ = "agents"

@@ -158,6 +158,37 @@ def test_settings_save_validate_and_rotate(client: TestClient, runtime: Runtime)
         assert session.get(Workspace, s.workspace.id).identity_secret != secret  # type: ignore[union-attr]
 
 
+def test_settings_turn_the_bot_off_and_set_the_quiet_time(
+    client: TestClient, runtime: Runtime
+) -> None:
+    s = setup_workspace(runtime)
+    csrf = login_as(client, runtime, s.admin)
+    page = client.get("/admin/settings").text
+    assert 'name="bot_enabled" checked' in page and 'value="15"' in page  # the defaults
+    form = {"csrf_token": csrf, "name": "Acme", "allowed_origins": "", "default_language": "en"}
+    saved = client.post(
+        "/admin/settings",
+        data={**form, "keyword_suggestions_quiet_minutes": "45"},  # bot_enabled unchecked
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    with runtime.db.read() as session:
+        workspace = session.get(Workspace, s.workspace.id)
+        assert workspace is not None
+        assert not workspace.bot_enabled and workspace.keyword_suggestions_quiet_minutes == 45
+    for bad in ("-1", "1441", "soon"):
+        refused = client.post(
+            "/admin/settings",
+            data={**form, "bot_enabled": "on", "keyword_suggestions_quiet_minutes": bad},
+        )
+        assert refused.status_code == 422
+        assert 'role="alert"' in refused.text and "minutes" in refused.text
+    with runtime.db.read() as session:
+        workspace = session.get(Workspace, s.workspace.id)
+        assert workspace is not None  # nothing of a refused form was saved
+        assert not workspace.bot_enabled and workspace.keyword_suggestions_quiet_minutes == 45
+
+
 def test_api_token_shown_once_and_revoked(client: TestClient, runtime: Runtime) -> None:
     s = setup_workspace(runtime)
     csrf = login_as(client, runtime, s.admin)

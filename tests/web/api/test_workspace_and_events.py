@@ -19,6 +19,8 @@ def test_workspace_get_and_patch(api: Api, runtime: Runtime, tenant_a: Tenant) -
             "allowed_origins": ["https://shop.example.com/", "http://localhost:3000"],
             "require_identity": True,
             "default_language": "th",
+            "bot_enabled": False,
+            "keyword_suggestions_quiet_minutes": 0,
         },
     )
     assert response.status_code == 200, response.text
@@ -29,7 +31,11 @@ def test_workspace_get_and_patch(api: Api, runtime: Runtime, tenant_a: Tenant) -
         "allowed_origins": ["http://localhost:3000", "https://shop.example.com"],
         "require_identity": True,
         "default_language": "th",
+        "bot_enabled": False,
+        "keyword_suggestions_quiet_minutes": 0,
     }
+    assert workspace["bot_enabled"] is True  # the defaults, before
+    assert workspace["keyword_suggestions_quiet_minutes"] == 15
 
 
 @pytest.mark.parametrize(
@@ -43,6 +49,12 @@ def test_workspace_get_and_patch(api: Api, runtime: Runtime, tenant_a: Tenant) -
         {"allowed_origins": ["https://a.example.com:99999"]},
         {"default_language": "fr"},
         {"require_identity": "yes"},
+        {"bot_enabled": "no"},
+        {"bot_enabled": None},
+        {"keyword_suggestions_quiet_minutes": -1},
+        {"keyword_suggestions_quiet_minutes": 1441},
+        {"keyword_suggestions_quiet_minutes": 1.5},
+        {"keyword_suggestions_quiet_minutes": True},
         {"name": ""},
     ],
 )

@@ -24,7 +24,7 @@ from frontdesk.accounts.actions import (
     update_team,
     update_workspace,
 )
-from frontdesk.errors import Forbidden, InvalidInput, NotFound
+from frontdesk.errors import Forbidden, FrontdeskError, InvalidInput, NotFound
 from frontdesk.language.detect import SUPPORTED
 from frontdesk.mail import send_mail
 from frontdesk.store.models import Agent, ApiToken, Team, TeamMember, Workspace
@@ -221,17 +221,34 @@ def settings_page(request: Request, login: PageLogin, runtime: RuntimeDep) -> Re
 
 
 @router.post("/admin/settings")
-def save_settings(login: PageLogin, form: SessionForm, runtime: RuntimeDep) -> Response:
+def save_settings(
+    request: Request, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+) -> Response:
     origins = text_field(form, "allowed_origins", max_len=20_000).splitlines()
-    with runtime.db.write() as session:
-        update_workspace(
-            session,
-            _workspace(session, login),
-            name=text_field(form, "name", max_len=200),
-            allowed_origins=origins,
-            require_identity=form.get("require_identity") == "on",
-            default_language=text_field(form, "default_language", max_len=8) or None,
+    quiet = text_field(form, "keyword_suggestions_quiet_minutes", max_len=10).strip()
+    try:
+        minutes = int(quiet) if quiet else None
+        with runtime.db.write() as session:
+            update_workspace(
+                session,
+                _workspace(session, login),
+                name=text_field(form, "name", max_len=200),
+                allowed_origins=origins,
+                require_identity=form.get("require_identity") == "on",
+                default_language=text_field(form, "default_language", max_len=8) or None,
+                bot_enabled=form.get("bot_enabled") == "on",
+                keyword_suggestions_quiet_minutes=minutes,
+            )
+    except (FrontdeskError, ValueError) as exc:
+        message = (
+            exc.message
+            if isinstance(exc, FrontdeskError)
+            else f"The quiet time must be a whole number of minutes, not {quiet!r}."
         )
+        with runtime.db.read() as session:
+            context = _settings_context(request, _workspace(session, login))
+        context["error"] = message
+        return render(request, "agent/admin/settings.html", context, login=login, status_code=422)
     return redirect("/admin/settings?saved=1")
 
 

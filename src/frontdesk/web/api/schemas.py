@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from frontdesk.domain.conversation import Priority, Status
+from frontdesk.store.models import MAX_QUIET_MINUTES
 
 # Ids fit every database's integers and JSON's exact range: a larger number is a 422, never a
 # driver overflow (500). Body ids are strict: "1" or 1.0 is not an id.
@@ -544,6 +545,8 @@ class WorkspacePublic(Output):
     allowed_origins: list[str]
     require_identity: bool
     default_language: str
+    bot_enabled: bool
+    keyword_suggestions_quiet_minutes: int
 
 
 class WorkspaceUpdate(Input):
@@ -551,6 +554,25 @@ class WorkspaceUpdate(Input):
     allowed_origins: Annotated[list[Origin], Field(max_length=50)] | MISSING = MISSING
     require_identity: StrictBool | MISSING = MISSING
     default_language: SupportedLanguage | MISSING = MISSING
+    bot_enabled: (
+        Annotated[
+            StrictBool, Field(description="Whether the bot answers customers (on by default).")
+        ]
+        | MISSING
+    ) = MISSING
+    keyword_suggestions_quiet_minutes: (
+        Annotated[
+            int,
+            Field(
+                ge=0,
+                le=MAX_QUIET_MINUTES,
+                description="No keyword article suggestions for a visitor who read the help center "
+                "in the last this many minutes.",
+            ),
+            BeforeValidator(_json_integer),
+        ]
+        | MISSING
+    ) = MISSING
 
 
 # OpenAPI declarations of the error responses -----------------------------------------------------

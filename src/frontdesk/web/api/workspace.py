@@ -24,7 +24,8 @@ def get_workspace(client: ApiClientDep, runtime: RuntimeDep) -> WorkspacePublic:
     "",
     summary="Update the workspace",
     description="Name, the origins allowed to embed the widget, whether visitors must be "
-    "identified (user_id + user_hash), and the default language. Fields left out stay as "
+    "identified (user_id + user_hash), the default language, whether the bot answers, and "
+    "the quiet time of keyword suggestions after a help-center visit. Fields left out stay as "
     "they are.",
     responses=error_responses(400, 401, 413, 422),
 )
@@ -42,6 +43,10 @@ def update(body: WorkspaceUpdate, client: ApiClientDep, runtime: RuntimeDep) -> 
             else None,
             default_language=body.default_language
             if body.default_language is not MISSING
+            else None,
+            bot_enabled=body.bot_enabled if body.bot_enabled is not MISSING else None,
+            keyword_suggestions_quiet_minutes=body.keyword_suggestions_quiet_minutes
+            if body.keyword_suggestions_quiet_minutes is not MISSING
             else None,
         )
         return WorkspacePublic.model_validate(workspace)
