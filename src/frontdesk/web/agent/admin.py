@@ -227,7 +227,8 @@ def save_settings(
     origins = text_field(form, "allowed_origins", max_len=20_000).splitlines()
     quiet = text_field(form, "keyword_suggestions_quiet_minutes", max_len=10).strip()
     try:
-        minutes = int(quiet) if quiet else None
+        if quiet and not quiet.lstrip("-").isdigit():
+            raise InvalidInput(f"The quiet time must be a whole number of minutes, not {quiet!r}.")
         with runtime.db.write() as session:
             update_workspace(
                 session,
@@ -237,17 +238,12 @@ def save_settings(
                 require_identity=form.get("require_identity") == "on",
                 default_language=text_field(form, "default_language", max_len=8) or None,
                 bot_enabled=form.get("bot_enabled") == "on",
-                keyword_suggestions_quiet_minutes=minutes,
+                keyword_suggestions_quiet_minutes=int(quiet) if quiet else None,
             )
-    except (FrontdeskError, ValueError) as exc:
-        message = (
-            exc.message
-            if isinstance(exc, FrontdeskError)
-            else f"The quiet time must be a whole number of minutes, not {quiet!r}."
-        )
+    except FrontdeskError as exc:
         with runtime.db.read() as session:
             context = _settings_context(request, _workspace(session, login))
-        context["error"] = message
+        context["error"] = exc.message
         return render(request, "agent/admin/settings.html", context, login=login, status_code=422)
     return redirect("/admin/settings?saved=1")
 
