@@ -168,7 +168,6 @@ class KnowledgeIndex:
         # (article_id, language) -> units of that version; examples under (article_id, "*")
         self._groups: dict[tuple[str, str], list[_Unit]] = {}
         self._vectors: dict[tuple[str, str], dict[str, Vectors]] = {}
-        self._titles: dict[str, str] = {}
         self._built: _Matrices | None = None
 
     # ----- updates -------------------------------------------------------------------------
@@ -209,9 +208,6 @@ class KnowledgeIndex:
             _Unit(article.id, article.language, "title", title, None, Counter(tokenize(title)))
         )
         self._set_group(article.key, units)
-        with self._lock:
-            if article.translation_of is None or article.id not in self._titles:
-                self._titles[article.id] = title
 
     def add_articles(self, articles: Iterable[Article]) -> None:
         for article in articles:
@@ -224,8 +220,6 @@ class KnowledgeIndex:
                 if key[0] == article_id and (language is None or key[1] == language):
                     del self._groups[key]
                     del self._vectors[key]
-            if language is None:
-                self._titles.pop(article_id, None)
             self._built = None
 
     def add_example(self, article_id: str, text: str, language: str) -> None:
