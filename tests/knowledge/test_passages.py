@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from frontdesk.knowledge.articles import Article
-from frontdesk.knowledge.passages import MAX_PASSAGE_CHARS, plain_text, split_article
+from frontdesk.knowledge.passages import MAX_PASSAGE_CHARS, plain_text, slugify, split_article
 
 
 def article(body: str, title: str = "Reset your password", language: str = "en") -> Article:
@@ -38,6 +38,13 @@ def test_headings_become_anchors() -> None:
     assert passages[1].heading == "Two-factor codes"
     assert passages[1].anchor == "two-factor-codes"
     assert passages[1].embedding_text.startswith("Reset your password. Two-factor codes. Use")
+
+
+def test_anchors_keep_each_script_as_it_is_written() -> None:
+    assert slugify("Τιμολόγια επισκευών και σέρβις") == "τιμολόγια-επισκευών-και-σέρβις"
+    assert slugify("Größe und Maße") == "größe-und-maße"
+    assert slugify("รหัสข้อผิดพลาด E05") == "รหัสข้อผิดพลาด-e05"
+    assert slugify("错误代码 E05?") == "错误代码-e05"
 
 
 def test_long_list_is_cut_into_groups_each_with_the_introduction() -> None:
