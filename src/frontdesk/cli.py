@@ -54,7 +54,8 @@ def _runtime(settings: Settings | None = None):  # type: ignore[no-untyped-def]
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    # soft wrap: a long path stays one piece to copy (the terminal wraps it, not rich)
+    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
     return typer.Exit(code=2)
 
 
