@@ -58,15 +58,15 @@ def plain_text(markdown: str) -> str:
 def slugify(text: str) -> str:
     """A URL fragment for a heading, kept readable in every script.
 
-    Lower case, not casefolded: casefolding turns a Greek final sigma into the medial one and German
-    ``ß`` as ``ss``, and the fragment is read in the address bar.
+    Lower case, not casefolded: casefolding turns a Greek final sigma into the medial one and
+    German ``ß`` into ``ss``, and the fragment is read in the address bar.
     """
     normalized = unicodedata.normalize("NFKC", text).lower()
     # vowel and tone marks (Thai, Devanagari...) are not \w but belong to their word
     kept = "".join(
         ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else "-" for ch in normalized
     )
-    return re.sub(r"-{2,}", "-", kept).strip("-")[:80]
+    return re.sub(r"-{2,}", "-", kept).strip("-")[:80].rstrip("-")
 
 
 @dataclass
