@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from frontdesk.accounts.actions import create_team
 from frontdesk.bot.phrases import PHRASES
-from frontdesk.conversations.actions import do_assign
+from frontdesk.conversations.actions import do_assign, do_send_agent_reply
 from frontdesk.conversations.events import Actor
 from frontdesk.guardrails.phrases import GUARDRAIL_PHRASES
 from frontdesk.guardrails.policy import default_policy, save_policy
@@ -159,3 +159,45 @@ def test_a_case_about_one_order_goes_to_a_person_unless_switched_off(runtime: Ru
     _switch_off(runtime, ids, "case")
     quiet = send_chat(runtime, ids, text)
     assert "guardrail_triggered" not in [t for t, _ in _events(runtime, quiet)]
+
+
+def _bot_bodies(runtime: Runtime, conversation_id: int) -> list[str]:
+    with runtime.db.read() as session:
+        return list(
+            session.scalars(
+                select(Message.body)
+                .where(Message.conversation_id == conversation_id, Message.author_type == "bot")
+                .order_by(Message.id)
+            ).all()
+        )
+
+
+def test_asking_for_a_person_again_while_waiting_is_answered_once(runtime: Runtime) -> None:
+    ids = _setup(runtime)
+    conversation_id = send_chat(runtime, ids, "ok", intent="human")
+    before = _bot_bodies(runtime, conversation_id)
+    assert GUARDRAIL_PHRASES["en"]["waiting"] not in " ".join(before)
+
+    send_chat(runtime, ids, "Talk to a person", conversation_id, intent="human")
+    said = _bot_bodies(runtime, conversation_id)[len(before) :]
+    assert said == [GUARDRAIL_PHRASES["en"]["waiting"]]  # the bot introduced itself already
+
+    # the button pressed again, or the words: no second acknowledgement, no second handoff
+    send_chat(runtime, ids, "I want to talk to a human", conversation_id)
+    assert len(_bot_bodies(runtime, conversation_id)) == len(before) + 1
+    reasons = [d["reason"] for t, d in _events(runtime, conversation_id) if t == "handed_off"]
+    assert reasons == ["human_request"]
+
+
+def test_no_queue_acknowledgement_once_an_agent_has_replied(runtime: Runtime) -> None:
+    ids = _setup(runtime)
+    conversation_id = send_chat(runtime, ids, "ok", intent="human")
+    with runtime.db.write() as session:
+        workspace = session.get(Workspace, ids["workspace"])
+        conversation = session.get(Conversation, conversation_id)
+        assert workspace is not None and conversation is not None
+        agent = make_agent(session, workspace)
+        do_send_agent_reply(session, conversation, agent, body="Hi, Ana here. How can I help?")
+    count = len(_bot_bodies(runtime, conversation_id))
+    send_chat(runtime, ids, "Talk to a person", conversation_id, intent="human")
+    assert len(_bot_bodies(runtime, conversation_id)) == count

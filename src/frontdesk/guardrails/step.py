@@ -13,7 +13,10 @@ When the policy applies to a message:
 4. ``ctx.stop`` is set: the bot stays silent; routing still runs and keeps a team already set.
 
 In a conversation a person already has (handed off, assigned, answered by an agent), only the
-priority is raised, with its ``guardrail_triggered`` event; nothing is said to the customer.
+priority is raised, with its ``guardrail_triggered`` event; nothing is said to the customer,
+except once to one who asks for a person again before any agent replied: that they are in the
+queue (``meta.bot.kind == "waiting"``). The handoff lines promise no time: when nobody who
+could take the conversation is online, the waterfall says when someone will answer.
 """
 
 from __future__ import annotations
@@ -76,6 +79,35 @@ def _raise_priority(session: Session, conversation: Conversation, decision: Deci
     return True
 
 
+def _acknowledge_waiting(
+    session: Session, ctx: InboundContext, conversation: Conversation, workspace: Workspace
+) -> None:
+    """Tell a customer who asks for a person again that they are in the queue: the first time
+    after a handoff, before any agent replied (the button pressed twice gets one answer)."""
+    state = dict(conversation.bot_state or {})
+    if not state.get("handed_off") or state.get("waiting_acknowledged"):
+        return
+    agent_replied = session.scalar(
+        select(
+            exists().where(
+                Message.conversation_id == conversation.id, Message.author_type == "agent"
+            )
+        )
+    )
+    if agent_replied:
+        return
+    state["waiting_acknowledged"] = True
+    conversation.bot_state = state
+    language = ctx.language or conversation.language or workspace.default_language or "en"
+    do_post_bot_message(
+        session,
+        conversation,
+        body=guardrail_phrase(language, "waiting"),
+        meta={"bot": {"kind": "waiting", "language": language}},
+        introduction=phrase(language, "intro"),
+    )
+
+
 def guardrails_step(session: Session, ctx: InboundContext) -> None:
     """The pipeline step: see the module docstring."""
     if ctx.stop:
@@ -98,7 +130,10 @@ def guardrails_step(session: Session, ctx: InboundContext) -> None:
     data = {**decision.event_data(), "message_id": message.id}
     ctx.notes["guardrail"] = data
     if _person_active(session, conversation):
-        # A person has it already: make sure they see it in time, say nothing.
+        # A person has it already: make sure they see it in time; say nothing, except to a
+        # customer asking for a person again while none has replied yet (once per handoff).
+        if decision.reason == "human_request" and workspace.bot_enabled:
+            _acknowledge_waiting(session, ctx, conversation, workspace)
         priority_before = conversation.priority
         if _raise_priority(session, conversation, decision):
             append_event(
