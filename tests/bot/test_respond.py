@@ -16,6 +16,7 @@ from sqlalchemy import select
 from frontdesk.accounts.actions import update_workspace
 from frontdesk.conversations.actions import do_change_status, do_send_agent_reply
 from frontdesk.conversations.events import Actor
+from frontdesk.inbound import InboundMessage, receive
 from frontdesk.knowledge.registry import KnowledgeRegistry
 from frontdesk.knowledge.store import do_save_article, list_examples
 from frontdesk.runtime import Runtime
@@ -255,6 +256,26 @@ def test_never_two_i_dont_know_in_a_row(
     reasons = [e.data["reason"] for e in events(runtime, cid) if e.type == "handed_off"]
     assert reasons == ["repeated_miss"]
     assert len([m for m in bot_messages(runtime, cid) if m.meta["bot"]["kind"] == "declined"]) == 1
+
+
+@pytest.mark.parametrize("channel", ["email", "web_form"])
+def test_a_ticket_the_bot_cannot_answer_gets_no_i_dont_know(
+    runtime: Runtime, bot: dict[str, Any], channel: str
+) -> None:
+    result = receive(
+        runtime.db,
+        InboundMessage(
+            workspace_id=bot["workspace"],
+            channel=channel,
+            customer_id=bot["customer"],
+            text="What is the capital of Australia?",
+            subject="A question",
+        ),
+    )
+    cid = result.conversation_id
+    found = types(runtime, cid)
+    assert "bot_declined" in found and "routed" in found  # decided, and on to a person
+    assert bot_messages(runtime, cid) == []  # nothing that would reach nobody by email
 
 
 def test_ten_thousand_characters_are_searched_without_failing(

@@ -10,7 +10,8 @@ On each customer message, unless a person already has the conversation:
    the best passage and a link to the article, in the customer's language when a translation
    exists (else the original with a note), and ask for feedback (``bot_answered``);
 4. otherwise say so briefly and offer a person (``bot_declined``); the second time in a row,
-   hand off (``repeated_miss``): never two "I don't know" replies in a row.
+   hand off (``repeated_miss``): never two "I don't know" replies in a row. In an email or
+   web-form ticket it says nothing (``bot_declined`` only): the ticket goes to a person.
 
 Every decision is an event carrying its reason and score, for reports and content gaps (F14).
 """
@@ -32,6 +33,7 @@ from frontdesk.bot.phrases import LANGUAGE_NAMES, phrase
 from frontdesk.bot.suggestions import keyword_matches, keyword_suggestions_allowed, suggestion
 from frontdesk.conversations.actions import do_change_status, do_hand_off, do_post_bot_message
 from frontdesk.conversations.events import BOT, append_event
+from frontdesk.domain.conversation import TICKET_CHANNELS
 from frontdesk.guardrails.human_request import is_human_request
 from frontdesk.knowledge.articles import Article
 from frontdesk.knowledge.confidence import Confidence
@@ -370,6 +372,11 @@ def bot_step(session: Session, ctx: InboundContext) -> None:
         actor=BOT,
         data={**data, "reason": reason},
     )
+    if conversation.channel in TICKET_CHANNELS:
+        # By email the bot speaks only when it is confident: a ticket goes to a person anyway
+        # (routing), and an "I don't know" with chat buttons would reach nobody.
+        ctx.stop = True
+        return
     misses = int(state.get("misses", 0)) + 1
     state["misses"] = misses
     conversation.bot_state = state

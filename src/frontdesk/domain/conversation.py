@@ -13,6 +13,8 @@ Channel = Literal["chat", "email", "web_form", "api"]
 STATUSES: Final = ("open", "pending", "snoozed", "resolved", "closed")
 PRIORITIES: Final = ("low", "normal", "high", "urgent")
 CHANNELS: Final = ("chat", "email", "web_form", "api")
+# Channels whose conversations are tickets: answered by email, always routed to a person.
+TICKET_CHANNELS: Final = ("email", "web_form")
 # Statuses a new customer message moves back to open (F24: a reply reopens).
 REOPENED_BY_CUSTOMER: Final = frozenset({"pending", "snoozed", "resolved"})
 PRIORITY_RANK: Final = {p: i for i, p in enumerate(PRIORITIES)}

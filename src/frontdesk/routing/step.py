@@ -36,7 +36,7 @@ from frontdesk.conversations.actions import (
     do_set_tags,
 )
 from frontdesk.conversations.events import Actor, append_event
-from frontdesk.domain.conversation import PRIORITY_RANK
+from frontdesk.domain.conversation import PRIORITY_RANK, TICKET_CHANNELS
 from frontdesk.errors import FrontdeskError
 from frontdesk.routing.assignment import assign_in_team
 from frontdesk.routing.rules import Facts, RuleOutcome, evaluate
@@ -59,7 +59,6 @@ __all__ = ["TICKET_CHANNELS", "needs_routing", "route_conversation", "routing_st
 
 log = logging.getLogger(__name__)
 
-TICKET_CHANNELS = ("email", "web_form")
 ROUTER = Actor.system()
 # How much of the conversation the rules read: the customer's latest messages.
 TEXT_MESSAGES = 10
