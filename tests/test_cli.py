@@ -302,6 +302,58 @@ def test_demo_seeds_the_knowledge_base_once_and_warms_the_index(tmp_path: Path) 
         runtime.close()
 
 
+@pytest.mark.parametrize(
+    ("text", "team"),
+    [
+        ("Ich brauche die Rechnung für mein Fahrrad", "billing"),
+        ("Πού είναι το τιμολόγιό μου;", "billing"),
+        ("我的刹车坏了，可以维修吗？", "workshop"),
+        ("The app shows error E05", "tech"),
+        ("¿Tenéis ofertas para empresas?", "sales"),
+    ],
+)
+def test_the_demo_routes_a_handoff_to_the_team_it_is_about(
+    tmp_path: Path, text: str, team: str
+) -> None:
+    from frontdesk.demo import ROUTING_RULES, seed_demo
+    from frontdesk.inbound import InboundMessage, receive
+    from frontdesk.routing.store import list_rules
+    from frontdesk.runtime import Runtime
+    from frontdesk.store.models import Conversation, Team, Workspace
+    from tests.conftest import make_settings
+    from tests.factories import make_customer
+
+    settings = make_settings(
+        tmp_path, f"sqlite:///{tmp_path / 'demo.db'}", knowledge_models="hashing"
+    )
+    runtime = Runtime.build(settings)
+    try:
+        with runtime.db.write() as session:
+            info = seed_demo(session, base_url="http://127.0.0.1:8000", site_origin="http://x:1")
+            workspace = session.get_one(Workspace, info.workspace_id)
+            customer_id = make_customer(session, workspace).id
+        result = receive(
+            runtime.db,
+            InboundMessage(
+                workspace_id=info.workspace_id,
+                channel="chat",
+                customer_id=customer_id,
+                text=text,
+                meta={"intent": "human"},  # the "Talk to a person" button
+            ),
+        )
+        with runtime.db.read() as session:
+            conversation = session.get_one(Conversation, result.conversation_id)
+            assert conversation.team_id is not None, "went to triage"
+            assert session.get_one(Team, conversation.team_id).slug == team
+        with runtime.db.write() as session:  # a second start adds no second set of rules
+            seed_demo(session, base_url="http://127.0.0.1:8000", site_origin="http://x:1")
+        with runtime.db.read() as session:
+            assert len(list_rules(session, info.workspace_id)) == len(ROUTING_RULES)
+    finally:
+        runtime.close()
+
+
 def test_emails_get_the_servers_own_base_url_only_on_loopback(tmp_path: Path) -> None:
     from types import SimpleNamespace
 

@@ -39,6 +39,7 @@ from frontdesk.conversations.events import Actor
 from frontdesk.customers.actions import do_update_customer
 from frontdesk.inbound import InboundMessage, record
 from frontdesk.knowledge.store import ImportReport, import_folder, list_articles
+from frontdesk.routing.store import do_create_rule, list_rules
 from frontdesk.store.models import Agent, Customer, Team, Workspace
 
 if TYPE_CHECKING:
@@ -78,6 +79,132 @@ AGENTS = [
     (ADMIN_EMAIL, "Sam Admin", "admin", ["billing", "sales", "retention"]),
     (AGENT_EMAIL, "Lena Fischer", "agent", ["tech", "workshop"]),
     ("arun@northwind.example", "Arun Chaiyaporn", "agent", ["tech", "billing"]),
+]
+
+# Assignment rules (F15): who gets a conversation the bot hands over, by what it is about. The
+# keywords are in the seven languages the demo's customers write (whole words, accents and
+# case ignored, "*" any ending; Thai and Chinese match anywhere). The learned router takes
+# over from them once the team has handled conversations (`frontdesk router train`).
+ROUTING_RULES: list[tuple[str, str, list[str]]] = [
+    (
+        "Invoices, payments and refunds to Billing",
+        "billing",
+        [
+            "invoice*",
+            "refund*",
+            "payment*",
+            "instalment*",
+            "receipt*",
+            "Rechnung*",
+            "Zahlung*",
+            "Erstattung",
+            "factura*",
+            "pago*",
+            "reembolso*",
+            "faktur",
+            "tagihan",
+            "pembayaran",
+            "cicilan",
+            "τιμολόγι*",
+            "πληρωμ*",
+            "επιστροφή χρημάτων",
+            "发票",
+            "退款",
+            "付款",
+            "分期",
+            "ใบแจ้งหนี้",
+            "ใบเสร็จ",
+            "คืนเงิน",
+            "ผ่อน",
+        ],
+    ),
+    (
+        "Repairs, servicing and warranty to the Workshop",
+        "workshop",
+        [
+            "repair*",
+            "service",
+            "servicing",
+            "warranty",
+            "brake*",
+            "Reparatur",
+            "Werkstatt",
+            "Garantie",
+            "Bremse*",
+            "reparación",
+            "taller",
+            "garantía",
+            "freno*",
+            "servis",
+            "garansi",
+            "rem",
+            "επισκευ*",
+            "σέρβις",
+            "εγγύηση",
+            "φρέν*",
+            "维修",
+            "保养",
+            "保修",
+            "刹车",
+            "ซ่อม",
+            "รับประกัน",
+            "เบรก",
+        ],
+    ),
+    (
+        "The app, error codes and firmware to Technical support",
+        "tech",
+        [
+            "app",
+            "error*",
+            "E0*",
+            "firmware",
+            "bluetooth",
+            "password",
+            "login",
+            "Fehler*",
+            "Passwort",
+            "aplicación",
+            "contraseña",
+            "aplikasi",
+            "kata sandi",
+            "εφαρμογή",
+            "σφάλμα*",
+            "κωδικ*",
+            "应用",
+            "错误",
+            "固件",
+            "密码",
+            "แอป",
+            "รหัสผ่าน",
+            "ข้อผิดพลาด",
+        ],
+    ),
+    (
+        "Fleets and companies to Sales",
+        "sales",
+        [
+            "fleet*",
+            "company",
+            "companies",
+            "quote*",
+            "Flotte*",
+            "Firma",
+            "Angebot*",
+            "flota*",
+            "empresa*",
+            "presupuesto",
+            "armada",
+            "perusahaan",
+            "στόλο*",
+            "εταιρεί*",
+            "车队",
+            "企业",
+            "公司",
+            "บริษัท",
+            "องค์กร",
+        ],
+    ),
 ]
 
 CONVERSATIONS: list[dict[str, object]] = [
@@ -156,6 +283,8 @@ def seed_demo(session: Session, *, base_url: str, site_origin: str) -> DemoInfo:
         _seed_conversations(session, workspace, teams)
     elif not list_policies(session, workspace.id):
         seed_sla(session, workspace)
+    if not list_rules(session, workspace.id):
+        seed_routing_rules(session, workspace.id)
     kb = None
     if not list_articles(session, workspace.id):
         # the first start (or the first since the demo had a knowledge base)
@@ -264,6 +393,21 @@ DEMO_MACROS: list[dict[str, Any]] = [
         "actions": {"team": "workshop", "priority": "high"},
     },
 ]
+
+
+def seed_routing_rules(session: Session, workspace_id: int) -> None:
+    """The demo's assignment rules (:data:`ROUTING_RULES`), for a workspace that has none."""
+    for name, team, keywords in ROUTING_RULES:
+        do_create_rule(
+            session,
+            workspace_id,
+            {
+                "name": name,
+                "match": "any",
+                "conditions": [{"field": "keywords", "op": "any", "value": keywords}],
+                "actions": {"team": team},
+            },
+        )
 
 
 def seed_macros(session: Session, workspace_id: int) -> None:
@@ -381,6 +525,7 @@ body{{font-family:system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc
 header{{background:#0f766e;color:white;padding:2rem 1.5rem}}
 main{{max-width:46rem;margin:2rem auto;padding:0 1.5rem;line-height:1.6}}
 .card{{background:white;border-radius:12px;padding:1.25rem;box-shadow:0 1px 3px #0002;margin:1rem 0}}
+pre{{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}}
 </style></head>
 <body><header><h1>Northwind Bikes</h1><p>E-bikes for cities, hills and cargo.</p></header>
 <main>
