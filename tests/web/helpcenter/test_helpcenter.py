@@ -352,3 +352,29 @@ def test_pages_are_rate_limited(client: TestClient, runtime: Runtime, slug: str)
     refused = client.get(f"/help/{slug}/search", params={"q": "again"})
     assert refused.status_code == 429 and "Retry-After" in refused.headers
     assert "text/html" in refused.headers["content-type"]
+
+
+def test_search_says_when_no_article_matches(client: TestClient, slug: str) -> None:
+    nonsense = client.get(f"/help/{slug}/search", params={"q": "zzzxqy", "lang": "en"})
+    assert nonsense.status_code == 200
+    html = nonsense.text
+    assert "hc-results" not in html
+    assert "No articles match “zzzxqy”." in html
+    assert f'<a href="/help/{slug}?lang=en">Browse all collections</a>' in html
+    assert f'<a href="/form/{slug}?lang=en">Contact support</a>' in html
+
+    thai = client.get(f"/help/{slug}/search", params={"q": "กขฃคฅฆง", "lang": "th"}).text
+    assert "hc-results" not in thai
+    assert "ไม่พบบทความที่ตรงกับ “กขฃคฅฆง”" in thai
+    assert f'<a href="/help/{slug}?lang=th">ดูหมวดหมู่ทั้งหมด</a>' in thai
+    assert f'<a href="/form/{slug}?lang=th">ติดต่อฝ่ายบริการลูกค้า</a>' in thai
+
+    # a pasted link or emoji alone is nothing to search for
+    for nothing in ("https://example.com/orders/123", "😀😀😀"):
+        page = client.get(f"/help/{slug}/search", params={"q": nothing}).text
+        assert "hc-results" not in page and "No articles match" in page, nothing
+
+    # one word of an article is enough, and only the articles holding it are listed
+    found = client.get(f"/help/{slug}/search", params={"q": "delivery", "lang": "en"}).text
+    results = found[found.index("hc-results") :]
+    assert "Shipping costs" in results and "Reset your password" not in results

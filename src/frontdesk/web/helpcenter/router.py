@@ -6,6 +6,10 @@ translation exists, else the original with a note saying so. Article bodies are 
 rendered and sanitised by :func:`frontdesk.web.helpcenter.markdown.render_markdown`; the pages
 carry the app's Content-Security-Policy, so no script but our own files can run.
 
+Search lists only the articles :mod:`frontdesk.web.helpcenter.relevance` finds relevant (the
+query's words in the article, or a semantic match the calibration believes in); when none is,
+the page says so and offers the collections and the workspace's contact form instead.
+
 Article views are recorded (:func:`frontdesk.knowledge.store.record_view`) for the visitor the
 chat widget knows: the pages embed the widget, whose visitor token a small script copies into
 the ``frontdesk_visitor`` cookie (path ``/help/{slug}``); the server looks the token up like the
@@ -15,6 +19,8 @@ widget does. No cookie, or a token of no customer of this workspace: the view is
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +32,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from frontdesk.bot.respond import confidence
+from frontdesk.bot.suggestions import has_words
 from frontdesk.customers.actions import customer_by_visitor_token
 from frontdesk.errors import FrontdeskError, NotFound, RateLimited
 from frontdesk.knowledge.articles import ARTICLE_ID
 from frontdesk.knowledge.passages import split_article
-from frontdesk.knowledge.store import list_articles, list_collections, record_view, to_article
+from frontdesk.knowledge.registry import KnowledgeRegistry
+from frontdesk.knowledge.store import (
+    list_articles,
+    list_collections,
+    list_examples,
+    record_view,
+    to_article,
+)
 from frontdesk.language.detect import SUPPORTED, detect_language
 from frontdesk.store.models import KbArticle, KbCollection, Workspace
 from frontdesk.web.agent.common import templates
@@ -40,6 +55,7 @@ from frontdesk.web.helpcenter.markdown import (
     render_markdown,
     without_title_heading,
 )
+from frontdesk.web.helpcenter.relevance import Vocabulary, article_texts, relevant_hits
 from frontdesk.web.helpcenter.texts import (
     LANGUAGE_NAMES,
     NATIVE_NAMES,
@@ -52,6 +68,9 @@ __all__ = ["VISITOR_COOKIE", "router"]
 VISITOR_COOKIE = "frontdesk_visitor"
 MAX_QUERY_CHARS = 300
 SEARCH_RESULTS = 10
+# Articles the index ranks before the relevance rule (frontdesk.web.helpcenter.relevance)
+# picks the ones to list.
+CANDIDATES = 30
 SNIPPET_CHARS = 240
 # Public pages: per client IP, a minute (searches embed the query, so they get their own).
 PAGES_PER_MINUTE = 300
@@ -141,6 +160,11 @@ def _render(
 def _url(page: Page, path: str, **query: str) -> str:
     query = {"lang": page.language, **query}
     return f"/help/{page.workspace.slug}{path}?{urlencode(query)}"
+
+
+def _contact_url(page: Page) -> str:
+    """The workspace's web form (every workspace has one), in the page's language."""
+    return f"/form/{page.workspace.slug}?{urlencode({'lang': page.language})}"
 
 
 def _switch_url(request: Request, language: str) -> str:
@@ -346,6 +370,39 @@ def article_page(request: Request, slug: str, key: str) -> Response:
     return _render(request, "helpcenter/article.html", page, context)
 
 
+# The vocabulary of each workspace's published articles, for the relevance rule: kept per
+# knowledge registry (one per runtime) and rebuilt when the knowledge base's revision moves.
+_vocabularies: weakref.WeakKeyDictionary[KnowledgeRegistry, dict[int, tuple[int, Vocabulary]]] = (
+    weakref.WeakKeyDictionary()
+)
+_vocabularies_lock = threading.Lock()
+
+
+def _vocabulary(
+    session: Session,
+    knowledge: KnowledgeRegistry,
+    workspace: Workspace,
+    by_key: dict[str, list[KbArticle]],
+) -> Vocabulary:
+    """The published versions' words, and the example questions an admin wrote (those learned
+    from conversations are a customer's words: the public search does not match on them)."""
+    with _vocabularies_lock:
+        cached = _vocabularies.get(knowledge, {}).get(workspace.id)
+    if cached is not None and cached[0] == workspace.kb_revision:
+        return cached[1]
+    texts = {
+        key: [text for v in versions for text in article_texts(v.title, v.body, v.tags)]
+        for key, versions in by_key.items()
+    }
+    for example in list_examples(session, workspace.id):
+        if example.source == "admin" and example.article_key in texts:
+            texts[example.article_key].append(example.text)
+    vocabulary = Vocabulary.build(texts)
+    with _vocabularies_lock:
+        _vocabularies.setdefault(knowledge, {})[workspace.id] = (workspace.kb_revision, vocabulary)
+    return vocabulary
+
+
 @router.get("/{slug}/search")
 def search_page(request: Request, slug: str) -> Response:
     runtime = get_runtime(request)
@@ -355,12 +412,16 @@ def search_page(request: Request, slug: str) -> Response:
         page = _open(request, session, slug)
         if query:
             _limit(request, "search", SEARCHES_PER_MINUTE, "searches from this address")
+        if query and has_words(query):  # not only emoji, punctuation or a pasted link
             detected = detect_language(query, fallback=page.language)
             language = detected.language if detected.language in SUPPORTED else page.language
             index = runtime.knowledge.index(session, page.workspace.id)
-            hits = index.search(query, language, SEARCH_RESULTS)
+            candidates = index.search(query, language, CANDIDATES)
             by_key = _published(session, page.workspace.id)
-            for hit in hits:
+            vocabulary = _vocabulary(session, runtime.knowledge, page.workspace, by_key)
+            probability = confidence().probability(candidates)
+            hits = relevant_hits(query, candidates, vocabulary, probability, language)
+            for hit in hits[:SEARCH_RESULTS]:
                 versions = by_key.get(hit.article_id)
                 if not versions:
                     continue  # unpublished since the index was read
@@ -393,5 +454,5 @@ def search_page(request: Request, slug: str) -> Response:
         request,
         "helpcenter/search.html",
         page,
-        {"query": query, "results": results},
+        {"query": query, "results": results, "contact_url": _contact_url(page)},
     )
