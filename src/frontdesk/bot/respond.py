@@ -38,13 +38,14 @@ from frontdesk.guardrails.human_request import is_human_request
 from frontdesk.knowledge.articles import Article
 from frontdesk.knowledge.confidence import Confidence
 from frontdesk.knowledge.index import Hit, KnowledgeIndex
+from frontdesk.language.tokenize import tokenize
 from frontdesk.store.models import Conversation, Message, Workspace
 
 if TYPE_CHECKING:
     from frontdesk.inbound import InboundContext
     from frontdesk.runtime import Runtime
 
-__all__ = ["BotDecision", "bot_step", "decide", "prepare_bot_step"]
+__all__ = ["BotDecision", "bot_step", "decide", "focus_on_identifiers", "prepare_bot_step"]
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,20 @@ def _choose_version(
     return chosen, phrase(language, "other_language", language=name)
 
 
+def focus_on_identifiers(text: str, question: str, language: str | None) -> str:
+    """Of a passage that is a list (one item a line), the items naming an identifier the
+    question names ("E05", an order or model number); the whole passage otherwise. Asked what
+    E05 means, the customer gets the E05 line, not the E01 to E09 table."""
+    identifiers = {t for t in tokenize(question, language) if any(c.isdigit() for c in t)}
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not identifiers or len(lines) < 2:
+        return text
+    naming = [line for line in lines if identifiers & set(tokenize(line))]
+    if not naming or len(naming) == len(lines):
+        return text
+    return "\n".join(naming)
+
+
 def _answer(
     session: Session,
     runtime: Runtime,
@@ -182,7 +197,7 @@ def _answer(
             if other.article_id == hit.article_id and other.passage.language == shown_language:
                 passage = other.passage
                 break
-    text = passage.text.strip()
+    text = focus_on_identifiers(passage.text.strip(), query.text, language)
     if len(text) > MAX_PASSAGE_CHARS:
         text = text[:MAX_PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
     url = article_url(workspace.slug, hit.article_id, shown_language)
