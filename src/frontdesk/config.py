@@ -72,7 +72,12 @@ class Settings(BaseSettings):
         default=300, ge=1, description="Widget requests and messages per IP address a minute."
     )
     rate_widget_sessions_per_hour: int = Field(
-        default=30, ge=1, description="New anonymous widget visitors per IP address an hour."
+        default=1000,
+        ge=1,
+        description="New anonymous widget visitors per IP address an hour. The widget opens its "
+        "session when the page loads (help-center pages need the visitor then, to record which "
+        "articles they read), so every fresh browser or private window counts: a whole office "
+        "or school behind one NAT address shares this. It only caps scripts that mint visitors.",
     )
     rate_widget_email_per_hour: int = Field(
         default=5,

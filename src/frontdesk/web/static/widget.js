@@ -13,6 +13,13 @@
  * stores each client id once) and the widget asks for everything after the last sequence
  * number it saw. Text is only ever inserted with textContent: nothing a customer or an agent
  * writes can become markup.
+ *
+ * When the chat cannot be reached (no session: a 429, a 5xx, no network; or no connection
+ * carried a message for a few seconds), the widget says so in the visitor's language and shows
+ * the waiting messages as not sent, with "Try again". They stay in the outbox and still go out
+ * by themselves: after the Retry-After of a 429, or as soon as a connection comes back. The
+ * widget's texts come from GET /texts when the page loads, so they are in the visitor's
+ * language even when no session can be opened.
  */
 (function () {
   "use strict";
@@ -47,6 +54,7 @@
   const SCOPE = identity.userId ? "user:" + identity.userId + ":" : "anon:";
   const ACK_TIMEOUT = 10000;
   const PING_EVERY = 20000;
+  const UNSENT_AFTER = 8000; // a message no connection carried this long is shown as not sent
 
   // Storage that never throws (private browsing, storage disabled, quota).
   const store = {
@@ -96,6 +104,8 @@
       sending: "Sending…",
       failed: "Not sent.",
       reconnecting: "Connection lost. Reconnecting…",
+      offline: "We can't connect right now. Please try again in a few minutes.",
+      retry: "Try again",
       you: "You",
       team: "Support",
       bot: "Assistant",
@@ -136,13 +146,18 @@
     pollTimer: null,
     lastFrameAt: 0,
     stopped: false,
+    statusKey: null, // which text the status line shows (it follows the texts' language)
+    offline: false, // the last attempt to open a session failed (429, 5xx, network)
     httpBusy: false,
+    httpSending: null, // client_id being posted over HTTP
+    httpHoldUntil: 0, // after a 429 over HTTP, wait until then
     sessionPending: false,
     surveys: new Map(), // survey id -> rating card (CSAT, after a resolution)
     surveyChecked: {}, // conversation id -> the status its surveys were last fetched at
     emailForms: new Map(), // waterfall message id -> its email form (kept across renders)
   };
   if (!Array.isArray(state.outbox)) state.outbox = [];
+  state.outbox.forEach((item) => (item.queuedAt = Date.now())); // restored: try them afresh
 
   // DOM ---------------------------------------------------------------------------------------
 
@@ -252,6 +267,11 @@
 }
 .suggestions a:hover { text-decoration: underline; }
 .failed .bubble { background: #fee2e2; color: #991b1b; }
+.failed .note { color: #991b1b; }
+.retry {
+  min-height: 24px; border: 0; background: transparent; color: #991b1b; font: inherit;
+  font-size: 12px; font-weight: 600; cursor: pointer; padding: 0 2px; text-decoration: underline;
+}
 .survey-card { max-width: 100%; width: 100%; align-items: stretch; }
 .survey-card .bubble.survey {
   background: #fff; border: 1px solid #99f6e4; border-radius: 12px; font-style: normal;
@@ -358,11 +378,22 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     sendButton.textContent = t.send;
     humanButton.textContent = t.talk_to_person;
     if (state.language) panel.setAttribute("lang", state.language);
+    setStatus(state.statusKey);
   }
 
-  function setStatus(text) {
-    statusLine.textContent = text || "";
-    statusLine.hidden = !text;
+  // The status line shows one of the texts (by key) or nothing.
+  function setStatus(key) {
+    state.statusKey = key || null;
+    statusLine.textContent = key ? state.texts[key] || "" : "";
+    statusLine.hidden = !key;
+  }
+
+  // The texts a session brings, or GET /texts before there is one.
+  function takeTexts(s) {
+    if (s.texts) state.texts = Object.assign({}, state.texts, s.texts);
+    state.language = s.language || state.language;
+    if (s.limits && s.limits.max_message_chars) state.maxChars = s.limits.max_message_chars;
+    applyTexts();
   }
 
   // Messages ----------------------------------------------------------------------------------
@@ -659,6 +690,29 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     return node;
   }
 
+  // A waiting message is shown as not sent once the widget knows it cannot deliver it now: the
+  // chat was stopped, no session could be opened, or no connection carried it for UNSENT_AFTER.
+  // It stays in the outbox all the same, and goes out as soon as a connection does.
+  function isUnsent(item, now) {
+    if (state.stopped) return true;
+    if (state.offline) return !state.sessionPending;
+    if (state.wsOpen || state.httpSending === item.client_id) return false;
+    return now - (item.queuedAt || 0) > UNSENT_AFTER;
+  }
+
+  function unsentBubble(item) {
+    const node = bubble("customer", item.text, null, state.texts.failed, "failed unsent");
+    node.setAttribute("data-state", "unsent");
+    if (!state.stopped) {
+      const note = node.querySelector(".note");
+      const retry = el("button", { type: "button", className: "retry", "data-fd": "retry", text: state.texts.retry });
+      retry.addEventListener("click", retryNow);
+      note.appendChild(document.createTextNode(" "));
+      note.appendChild(retry);
+    }
+    return node;
+  }
+
   function render() {
     const focused = root.activeElement; // an email field being typed in survives re-rendering
     const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
@@ -699,11 +753,20 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       items.push(node);
     });
     placeCards(null);
+    const now = Date.now();
+    let unsent = 0;
     state.outbox.forEach((item) => {
-      const node = bubble("customer", item.text, null, state.texts.sending, "pending");
+      let node;
+      if (isUnsent(item, now)) {
+        unsent++;
+        node = unsentBubble(item);
+      } else {
+        node = bubble("customer", item.text, null, state.texts.sending, "pending");
+      }
       node.setAttribute("data-client-id", item.client_id);
       items.push(node);
     });
+    if (unsent && (state.statusKey === null || state.statusKey === "reconnecting")) setStatus("offline");
     state.failed.forEach((item) => {
       const node = bubble("customer", item.text, null, state.texts.failed + " " + item.reason, "failed");
       node.setAttribute("data-client-id", item.client_id);
@@ -778,7 +841,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     const text = input.value.trim();
     if (!text) return;
     if (text.length > state.maxChars) {
-      setStatus(state.texts.too_long);
+      setStatus("too_long");
       return;
     }
     input.value = "";
@@ -797,11 +860,41 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       page_url: String(location.href).slice(0, 2000),
     };
     if (intent) item.intent = intent;
+    item.queuedAt = Date.now();
     state.outbox.push(item);
     saveOutbox();
+    watchUnsent();
+    // Without a session the visitor is waiting on one: ask for it now, not at the next retry.
+    if (!state.token) startSessionNow();
     render();
     list.scrollTop = list.scrollHeight;
     flush();
+  }
+
+  // Render again when the messages waiting now would count as not sent.
+  function watchUnsent() {
+    setTimeout(render, UNSENT_AFTER + 100);
+  }
+
+  // Waiting messages get a fresh chance (a new session, "Try again").
+  function attemptAgain() {
+    const now = Date.now();
+    state.outbox.forEach((item) => (item.queuedAt = now));
+    if (state.outbox.length) watchUnsent();
+  }
+
+  // "Try again" on a message that was not sent: now, over whatever can carry it.
+  function retryNow() {
+    if (state.stopped) return;
+    attemptAgain();
+    if (!state.token) startSessionNow();
+    else if (state.wsOpen) flush();
+    else {
+      reconnectNow();
+      state.httpHoldUntil = 0;
+      flushHttp();
+    }
+    render();
   }
 
   humanButton.addEventListener("click", () => queueSend(state.texts.talk_to_person, "human"));
@@ -892,9 +985,9 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       const wait = Math.max(1, Number(frame.retry_after) || 5) * 1000;
       const item = state.outbox.find((i) => i.client_id === clientId);
       if (item) item.holdUntil = Date.now() + wait;
-      setStatus(state.texts.too_fast);
+      setStatus("too_fast");
       setTimeout(() => {
-        setStatus(null);
+        if (state.statusKey === "too_fast") setStatus(null);
         flush();
       }, wait);
     } else if (frame.code === "not_found") {
@@ -974,7 +1067,8 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     return base * (0.5 + Math.random()); // jitter: reconnects of many visitors spread out
   }
 
-  function scheduleReconnect() {
+  // Try again after `delay` ms (a 429's Retry-After), else after a growing backoff.
+  function scheduleReconnect(delay) {
     if (state.stopped || state.reconnectTimer) return;
     if (state.attempt >= 3) {
       // The WebSocket keeps failing (a proxy may block it): use plain HTTP meanwhile.
@@ -991,7 +1085,7 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       state.reconnectTimer = null;
       if (state.token) connect();
       else startSession();
-    }, backoff());
+    }, delay || backoff());
   }
 
   function reconnectNow() {
@@ -1052,8 +1146,9 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
         stop();
         return;
       }
-      if (wasOpen || state.outbox.length) setStatus(state.texts.reconnecting);
+      if (wasOpen || state.outbox.length) setStatus("reconnecting");
       scheduleReconnect();
+      render();
     };
   }
 
@@ -1069,8 +1164,9 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     } catch (e) {
       /* already closed */
     }
-    setStatus(state.texts.reconnecting);
+    setStatus("reconnecting");
     scheduleReconnect();
+    render();
   }
 
   function heartbeat() {
@@ -1093,7 +1189,8 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
 
   function stop() {
     state.stopped = true;
-    setStatus(state.texts.unavailable);
+    setStatus("unavailable");
+    render();
     input.disabled = true;
     sendButton.disabled = true;
   }
@@ -1114,20 +1211,30 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       response
         .json()
         .catch(() => ({}))
-        .then((json) => ({ status: response.status, body: json || {} }))
+        .then((json) => ({
+          status: response.status,
+          body: json || {},
+          retryAfter: Math.max(0, parseInt(response.headers.get("Retry-After"), 10) || 0),
+        }))
     );
   }
 
   function flushHttp() {
     if (state.httpBusy || !state.token || state.wsOpen || !state.outbox.length) return;
+    if (Date.now() < state.httpHoldUntil) return;
     state.httpBusy = true;
     const items = state.outbox.slice();
+    const done = () => {
+      state.httpBusy = false;
+      state.httpSending = null;
+    };
     const next = (i) => {
       if (i >= items.length || state.wsOpen) {
-        state.httpBusy = false;
+        done();
         return;
       }
       const item = items[i];
+      state.httpSending = item.client_id;
       request("POST", "/messages", {
         client_id: item.client_id,
         text: item.text,
@@ -1137,21 +1244,25 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
       }).then(
         (res) => {
           if (res.status === 200) {
+            if (state.statusKey === "offline") setStatus(null); // it got through after all
             onFrame({ type: "ack", client_id: item.client_id, message: res.body.message }, true);
             setConversation(res.body.conversation);
             next(i + 1);
             return;
           }
-          state.httpBusy = false;
+          done();
           const error = res.body.error || {};
           if (res.status === 401) restartSession();
           else if (res.status === 404 || res.status === 409 || res.status === 422) {
             onSendError({ client_id: item.client_id, code: error.code, message: error.message });
-            render();
+          } else if (res.status === 429) {
+            state.httpHoldUntil = Date.now() + Math.max(1, res.retryAfter || 5) * 1000;
           }
+          render(); // 429, 5xx: the poll timer tries again; meanwhile it may show as not sent
         },
         () => {
-          state.httpBusy = false;
+          done();
+          render();
         }
       );
     };
@@ -1173,14 +1284,27 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     );
   }
 
-  function sessionBody() {
-    const locales = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language])
+  function browserLocales() {
+    return (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language])
       .filter((l) => typeof l === "string" && l.length <= 35)
       .slice(0, 10);
+  }
+
+  function pageLocale() {
+    return identity.locale ? String(identity.locale).slice(0, 35) : null;
+  }
+
+  // The languages to speak, best first: the page's data-locale, then the browser's.
+  function visitorLocales() {
+    const page = pageLocale();
+    return (page ? [page] : []).concat(browserLocales());
+  }
+
+  function sessionBody() {
     const body = {
       visitor_token: store.get("visitor", null),
-      locale: identity.locale ? String(identity.locale).slice(0, 35) : null,
-      browser_locales: locales,
+      locale: pageLocale(),
+      browser_locales: browserLocales(),
       page_url: String(location.href).slice(0, 2000),
     };
     if (identity.userId) {
@@ -1207,13 +1331,31 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
           stop();
           return;
         }
-        scheduleReconnect(); // 429, 5xx: try again later
+        cannotConnect(res.status === 429 ? res.retryAfter : 0);
       },
       () => {
         state.sessionPending = false;
-        scheduleReconnect();
+        cannotConnect(0);
       }
     );
+  }
+
+  // No session (429, 5xx, no network): say so, and try again when a 429 said (spread over a
+  // second, so that the visitors behind one address do not all come back at once), else after
+  // the backoff. "Try again" and a new message try at once.
+  function cannotConnect(retryAfter) {
+    state.offline = true;
+    setStatus("offline");
+    render();
+    scheduleReconnect(retryAfter ? (retryAfter + Math.random()) * 1000 : 0);
+  }
+
+  function startSessionNow() {
+    if (state.reconnectTimer) {
+      clearTimeout(state.reconnectTimer);
+      state.reconnectTimer = null;
+    }
+    startSession();
   }
 
   function restartSession() {
@@ -1234,10 +1376,12 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
   function onSession(s) {
     state.token = s.session_token;
     if (s.visitor_token) store.set("visitor", s.visitor_token);
-    if (s.texts) state.texts = Object.assign({}, state.texts, s.texts);
-    state.language = s.language || null;
-    if (s.limits && s.limits.max_message_chars) state.maxChars = s.limits.max_message_chars;
-    applyTexts();
+    if (state.offline) {
+      state.offline = false;
+      if (state.statusKey === "offline") setStatus(null);
+      attemptAgain();
+    }
+    takeTexts(s);
     if (s.conversation) setConversation(s.conversation);
     if (s.conversation) surveyStatusChanged(s.conversation);
     (s.messages || []).forEach(addMessage);
@@ -1253,11 +1397,30 @@ button:focus-visible, .input:focus-visible { outline: 2px solid #f59e0b; outline
     }
   });
 
+  // The texts in the visitor's language without a session (and before it answers). The
+  // browser may keep them a few minutes; the session's own texts, when it opens, are the same.
+  function loadTexts() {
+    const query = visitorLocales().map((l) => "locale=" + encodeURIComponent(l)).join("&");
+    fetch(API + "/texts" + (query ? "?" + query : ""), { credentials: "omit", mode: "cors" })
+      .then((response) => (response.status === 200 ? response.json() : null))
+      .then(
+        (body) => {
+          if (body && body.texts && !state.token) {
+            takeTexts(body);
+            render();
+          }
+        },
+        () => {} // unreachable: the built-in English texts stay
+      );
+  }
+
   function mount() {
     (document.body || document.documentElement).appendChild(host);
     applyTexts();
     setOpen(state.open);
+    loadTexts();
     startSession();
+    if (state.outbox.length) watchUnsent();
   }
 
   window.FrontdeskWidget = {

@@ -1,7 +1,10 @@
 """The embeddable chat widget: its script, its public endpoints and its WebSocket.
 
 * ``GET /widget.js``: the script companies paste into their pages.
-* ``POST /widget/v1/{slug}/session``: who is chatting (see :mod:`.sessions`).
+* ``GET /widget/v1/{slug}/texts?locale=…``: the widget's texts in the visitor's language,
+  without a session, so that the widget speaks it even when no session can be opened.
+* ``POST /widget/v1/{slug}/session``: who is chatting (see :mod:`.sessions`). The widget opens
+  it when the page loads: help-center pages need the visitor then, to record what they read.
 * ``WS /widget/v1/{slug}/ws?token=…``: sends, acks, live messages, resume (see :mod:`.connection`).
 * ``POST /widget/v1/{slug}/messages`` and ``GET /widget/v1/{slug}/conversations/{id}/messages``:
   the same over plain HTTP, for networks that block WebSockets.
@@ -25,7 +28,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from frontdesk.bot.suggestions import suggest_while_typing
@@ -56,6 +59,7 @@ from frontdesk.web.widget.sessions import (
     load_workspace,
     open_session,
     read_session_token,
+    widget_strings,
 )
 from frontdesk.web.widget.texts import pick_language
 
@@ -166,6 +170,24 @@ def widget_demo(request: Request, slug: str, runtime: RuntimeDep) -> HTMLRespons
 @api.options("/{rest:path}")
 def preflight(workspace: WorkspaceDep) -> Response:
     return Response(status_code=204, headers=PREFLIGHT_HEADERS)
+
+
+Locale = Annotated[str, StringConstraints(max_length=35)]
+
+
+@api.get("/texts")
+def get_texts(
+    runtime: RuntimeDep,
+    workspace: WorkspaceDep,
+    response: Response,
+    # The widget's data-locale, then navigator.languages (as in the session request).
+    locale: Annotated[list[Locale] | None, Query(max_length=11)] = None,
+) -> dict[str, Any]:
+    """The texts a session would bring, for a widget without one. Not rate-limited: it reads
+    nothing the route has not read already, the browser keeps it for five minutes, and a
+    visitor who is being limited is exactly the one who must be told so in their language."""
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return widget_strings(runtime.settings, workspace, locale or [])
 
 
 @api.post("/session")

@@ -9,6 +9,7 @@ WebSocket as ``?token=``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -154,6 +155,20 @@ class SessionRequest(BaseModel):
     page_url: Annotated[Utf8, Field(max_length=2000)] | None = None
 
 
+def widget_strings(
+    settings: Settings, workspace: WidgetWorkspace, locales: Sequence[str | None]
+) -> dict[str, Any]:
+    """The widget's texts in the first of ``locales`` it speaks (else the workspace's default
+    language), and what else it shows before any message: the same in a session and without."""
+    language = pick_language(*locales, workspace.default_language)
+    return {
+        "texts": widget_texts(language, workspace.name),
+        "language": language,
+        "workspace": {"slug": workspace.slug, "name": workspace.name},
+        "limits": {"max_message_chars": settings.max_message_chars},
+    }
+
+
 def _supported(locale: str | None) -> str | None:
     if not locale:
         return None
@@ -228,7 +243,6 @@ def open_session(
                 )
         conversation = current_conversation(session, workspace.id, customer.id)
         messages = visible_messages(session, conversation.id) if conversation else []
-        language = pick_language(*locales, workspace.default_language)
         result: dict[str, Any] = {
             "session_token": issue_session_token(settings, workspace.id, customer.id),
             "visitor_token": visitor_token or new_visitor_token(),
@@ -246,9 +260,6 @@ def open_session(
             if conversation
             else None,
             "messages": messages,
-            "texts": widget_texts(language, workspace.name),
-            "language": language,
-            "workspace": {"slug": workspace.slug, "name": workspace.name},
-            "limits": {"max_message_chars": settings.max_message_chars},
+            **widget_strings(settings, workspace_info, locales),
         }
     return result

@@ -1,5 +1,7 @@
 """The widget's own texts in every supported language, kept here (not in widget.js) so the
-server picks the language and a test checks that every language has every text.
+server picks the language and a test checks that every language has every text. The widget
+gets them with its session and, before it has one (or when none can be opened: a 429, a 5xx),
+from ``GET /widget/v1/{slug}/texts``.
 
 ``{name}`` is replaced by the workspace name on the server; ``{count}`` is filled in by the
 widget.
@@ -22,6 +24,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "sending": "Sending…",
         "failed": "Not sent.",
         "reconnecting": "Connection lost. Reconnecting…",
+        "offline": "We can't connect right now. Please try again in a few minutes.",
+        "retry": "Try again",
         "you": "You",
         "team": "Support",
         "bot": "Assistant",
@@ -53,6 +57,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "sending": "กำลังส่ง…",
         "failed": "ส่งไม่สำเร็จ",
         "reconnecting": "การเชื่อมต่อขาดหาย กำลังเชื่อมต่อใหม่…",
+        "offline": "ไม่สามารถเชื่อมต่อได้ในขณะนี้ โปรดลองอีกครั้งในอีกสักครู่",
+        "retry": "ลองอีกครั้ง",
         "you": "คุณ",
         "team": "ฝ่ายบริการลูกค้า",
         "bot": "ผู้ช่วย",
@@ -84,6 +90,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "sending": "Αποστολή…",
         "failed": "Δεν στάλθηκε.",
         "reconnecting": "Η σύνδεση χάθηκε. Επανασύνδεση…",
+        "offline": "Δεν μπορούμε να συνδεθούμε αυτή τη στιγμή. Δοκιμάστε ξανά σε λίγα λεπτά.",
+        "retry": "Δοκιμάστε ξανά",
         "you": "Εσείς",
         "team": "Υποστήριξη",
         "bot": "Βοηθός",
@@ -115,6 +123,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "sending": "正在发送…",
         "failed": "未发送。",
         "reconnecting": "连接已断开，正在重新连接…",
+        "offline": "暂时无法连接，请几分钟后再试。",
+        "retry": "重试",
         "you": "您",
         "team": "客服",
         "bot": "助手",
@@ -146,6 +156,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "sending": "Mengirim…",
         "failed": "Belum terkirim.",
         "reconnecting": "Koneksi terputus. Menyambungkan kembali…",
+        "offline": "Kami tidak dapat terhubung saat ini. Silakan coba lagi dalam beberapa menit.",
+        "retry": "Coba lagi",
         "you": "Anda",
         "team": "Dukungan",
         "bot": "Asisten",
@@ -177,6 +189,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "sending": "Enviando…",
         "failed": "No enviado.",
         "reconnecting": "Se perdió la conexión. Reconectando…",
+        "offline": "No podemos conectar en este momento. Inténtalo de nuevo en unos minutos.",
+        "retry": "Reintentar",
         "you": "Tú",
         "team": "Soporte",
         "bot": "Asistente",
@@ -208,6 +222,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "sending": "Wird gesendet…",
         "failed": "Nicht gesendet.",
         "reconnecting": "Verbindung unterbrochen. Neuer Versuch…",
+        "offline": "Wir können gerade keine Verbindung herstellen. Bitte versuchen Sie es in ein paar Minuten erneut.",
+        "retry": "Erneut versuchen",
         "you": "Sie",
         "team": "Support",
         "bot": "Assistent",
