@@ -60,6 +60,7 @@ __all__ = [
     "list_articles",
     "list_collections",
     "list_negative_examples",
+    "outdated_languages",
     "published_articles",
     "read_import_source",
     "record_view",
@@ -228,6 +229,18 @@ def article_versions(session: Session, workspace_id: int, key: str) -> list[KbAr
             .order_by(KbArticle.is_original.desc(), KbArticle.language)
         )
     )
+
+
+def outdated_languages(versions: Sequence[KbArticle]) -> set[str]:
+    """The translations last changed before their original was: their text may no longer say
+    what the original says (Zendesk Guide and Intercom flag these the same way). A version's
+    ``updated_at`` moves only when its title or body changes, or from an import's front matter."""
+    original = next((v for v in versions if v.is_original), None)
+    if original is None:
+        return set()
+    return {
+        v.language for v in versions if not v.is_original and v.updated_at < original.updated_at
+    }
 
 
 def access_article(

@@ -327,3 +327,71 @@ def test_tenancy(client: TestClient, runtime: Runtime) -> None:
         assert (article.title, article.status) == ("Theirs", "draft")
         assert len(list_examples(session, theirs.workspace.id)) == 1
         assert article_versions(session, mine.workspace.id, "their-article") == []
+
+
+def test_a_translation_older_than_its_original_is_flagged_outdated(
+    client: TestClient, runtime: Runtime
+) -> None:
+    s = setup_workspace(runtime)
+    csrf = login_as(client, runtime, s.admin)
+    for language, title, body in (
+        ("en", "Charge the battery", "# Charge the battery\n\nA full charge takes 4.5 hours."),
+        ("th", "ชาร์จแบตเตอรี่", "# ชาร์จแบตเตอรี่\n\nชาร์จเต็มใช้เวลา 4.5 ชั่วโมง"),
+    ):
+        saved = client.post(
+            "/admin/kb/save",
+            data={
+                "csrf_token": csrf,
+                **ARTICLE,
+                "mode": "new" if language == "en" else "translate",
+                "key": "charge",
+                "language": language,
+                "title": title,
+                "body": body,
+                "status": "published",
+            },
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303, saved.text
+    assert "outdated" not in client.get("/admin/kb/articles/charge").text
+    assert "⚠" not in client.get("/admin/kb").text
+
+    # a new status or the same text again is not a change of content
+    client.post(
+        "/admin/kb/articles/charge/status",
+        data={"csrf_token": csrf, "language": "en", "status": "draft"},
+    )
+    assert "outdated" not in client.get("/admin/kb/articles/charge").text
+
+    client.post(
+        "/admin/kb/save",
+        data={
+            "csrf_token": csrf,
+            **ARTICLE,
+            "mode": "edit",
+            "key": "charge",
+            "language": "en",
+            "title": "Charge the battery",
+            "body": "# Charge the battery\n\nA full charge takes 3 hours 50 minutes.",
+            "status": "published",
+        },
+    )
+    page = client.get("/admin/kb/articles/charge").text
+    assert page.count(">outdated</span>") == 1  # the Thai version, not the original
+    assert "outdated: the original changed since" in client.get("/admin/kb").text
+
+    # the translator updates the Thai text: no longer outdated
+    client.post(
+        "/admin/kb/save",
+        data={
+            "csrf_token": csrf,
+            **ARTICLE,
+            "mode": "edit",
+            "key": "charge",
+            "language": "th",
+            "title": "ชาร์จแบตเตอรี่",
+            "body": "# ชาร์จแบตเตอรี่\n\nชาร์จเต็มใช้เวลา 3 ชั่วโมง 50 นาที",
+            "status": "published",
+        },
+    )
+    assert "outdated" not in client.get("/admin/kb/articles/charge").text

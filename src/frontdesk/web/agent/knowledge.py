@@ -35,6 +35,7 @@ from frontdesk.knowledge.store import (
     list_articles,
     list_collections,
     list_examples,
+    outdated_languages,
 )
 from frontdesk.language.detect import SUPPORTED
 from frontdesk.store.models import KbArticle, KbExample, Workspace
@@ -160,7 +161,10 @@ def articles_page(request: Request, login: PageLogin, runtime: RuntimeDep) -> Re
                     "title": original.title,
                     "collection": original.collection.name if original.collection else "",
                     "status": original.status,
-                    "versions": [(v.language, v.status) for v in versions],
+                    "versions": [
+                        (v.language, v.status, v.language in outdated_languages(versions))
+                        for v in versions
+                    ],
                     "updated": max(v.updated_at for v in versions),
                 }
             )
@@ -362,6 +366,7 @@ def article_page(request: Request, key: str, login: PageLogin, runtime: RuntimeD
             "key": key,
             "original": original,
             "versions": versions,
+            "outdated": outdated_languages(versions),
             "examples": examples,
             "missing": [(c, n) for c, n in LANGUAGES if c not in have],
             "languages": LANGUAGES,
