@@ -23,6 +23,7 @@ from frontdesk.conversations.actions import (
     do_assign,
     do_change_priority,
     do_change_status,
+    do_hand_off,
     do_post_bot_message,
     do_send_agent_reply,
     wake_snoozed,
@@ -31,11 +32,13 @@ from frontdesk.conversations.events import SYSTEM, Actor
 from frontdesk.domain.business_hours import BusinessHours
 from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.jobs.registry import JOBS
+from frontdesk.knowledge.store import do_save_article
 from frontdesk.runtime import Runtime, install
 from frontdesk.store.models import (
     Agent,
     Conversation,
     ConversationEvent,
+    Customer,
     SlaClock,
     SlaPolicy,
     Workspace,
@@ -203,6 +206,44 @@ def test_no_policy_no_clocks(runtime: Runtime, world: World) -> None:
     conversation_id = start(runtime, world)
     assert clocks(runtime, conversation_id) == {}
     assert conversation(runtime, conversation_id).sla_due_at is None
+
+
+def test_a_chat_the_bot_handles_gets_its_clocks_at_the_handoff(
+    runtime: Runtime, world: World, clock: Clock
+) -> None:
+    add_policy(runtime, world, first_response_minutes=60, resolution_minutes=240)
+    with runtime.db.write() as s:  # a published article: the bot takes the first turn
+        do_save_article(
+            s,
+            world.workspace_id,
+            key="faq",
+            language="en",
+            title="FAQ",
+            body="# FAQ\n\nHi.",
+            status="published",
+        )
+    conversation_id = start(runtime, world)
+    assert clocks(runtime, conversation_id) == {}  # the bot's: nobody is late yet
+    with runtime.db.write() as s:
+        ticket = make_message(
+            s,
+            s.get_one(Workspace, world.workspace_id),
+            s.get_one(Customer, world.customer_id),
+            "My invoice is wrong",
+            channel="email",
+        ).conversation_id
+    assert clocks(runtime, ticket)["first_response"].status == "running"  # a ticket: at once
+
+    clock.advance(minutes=30)  # the bot answered, the customer asks for a person
+    with runtime.db.write() as s:
+        do_hand_off(
+            s, s.get_one(Conversation, conversation_id), reason="human_request", actor=SYSTEM
+        )
+    found = clocks(runtime, conversation_id)
+    assert found["first_response"].status == "running"
+    assert found["first_response"].started_at == clock()  # from the handoff
+    assert found["first_response"].due_at == clock() + timedelta(minutes=60)
+    assert conversation(runtime, conversation_id).sla_due_at == found["first_response"].due_at
 
 
 # Meeting targets --------------------------------------------------------------------------------

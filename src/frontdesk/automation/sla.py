@@ -13,8 +13,11 @@ Clocks
     :func:`on_sla_event` in the transaction of the event, so every path (inbox, API, bot,
     widget, email, jobs) is covered:
 
-    * ``conversation_created``, ``priority_changed``, a team change, a reopen: the policy is
-      (re-)evaluated; a clock starts when a policy first applies, and a running clock is
+    * ``conversation_created``, ``priority_changed``, a team change, a reopen, and for a chat
+      the bot is handling its coming to a person (``handed_off``, ``triaged``, ``assigned``):
+      the policy is (re-)evaluated, for a conversation that wants a person
+      (:func:`frontdesk.conversations.attention.wants_person`: not a chat the bot is still
+      handling, whose clocks start at the handoff); a clock starts when a policy first applies, and a running clock is
       re-targeted (the time used so far is kept) or cancelled when no policy applies any more;
     * ``agent_replied`` meets the first-response target (bot messages do not count);
     * ``status_changed``: pending or snoozed pause the clocks (``used_seconds`` keeps what was
@@ -52,6 +55,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
+from frontdesk.conversations.attention import wants_person
 from frontdesk.conversations.events import SYSTEM, append_event, on_event
 from frontdesk.domain.business_hours import BusinessHours
 from frontdesk.domain.conversation import PRIORITIES
@@ -117,8 +121,13 @@ _ACTIVE = "open"
 _WAITING = frozenset({"pending", "snoozed"})
 _DONE = frozenset({"resolved", "closed"})
 _TEAM_EVENTS = frozenset({"team_changed", "reassigned"})
+# A chat the bot is handling gets its clocks when it comes to a person: handed off, sent to
+# triage, given a team or an agent (conversations.attention.wants_person).
+_TO_A_PERSON = frozenset({"handed_off", "triaged", "assigned"})
 _HANDLED = frozenset(
-    {"conversation_created", "agent_replied", "status_changed", "priority_changed"} | _TEAM_EVENTS
+    {"conversation_created", "agent_replied", "status_changed", "priority_changed"}
+    | _TEAM_EVENTS
+    | _TO_A_PERSON
 )
 POLICY_FIELDS: Final = (
     "name",
@@ -766,14 +775,17 @@ def on_sla_event(session: Session, event: ConversationEvent) -> None:
         return
     now = event.created_at
     if event.type == "conversation_created":
-        sync_clocks(session, conversation, now, evaluate=True, fresh=True)
+        if wants_person(session, conversation):  # else the bot's: no clock until a handoff
+            sync_clocks(session, conversation, now, evaluate=True, fresh=True)
     elif event.type == "agent_replied":
         sync_clocks(session, conversation, now, replied=True)
     elif event.type == "status_changed":
         reopened = (event.data or {}).get("to") == _ACTIVE
-        sync_clocks(session, conversation, now, evaluate=reopened)
+        sync_clocks(
+            session, conversation, now, evaluate=reopened and wants_person(session, conversation)
+        )
     else:
-        sync_clocks(session, conversation, now, evaluate=True)
+        sync_clocks(session, conversation, now, evaluate=wants_person(session, conversation))
 
 
 # Timers -----------------------------------------------------------------------------------------

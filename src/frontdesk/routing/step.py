@@ -35,6 +35,7 @@ from frontdesk.conversations.actions import (
     do_send_to_triage,
     do_set_tags,
 )
+from frontdesk.conversations.attention import handed_off, workspace_has_bot
 from frontdesk.conversations.events import Actor, append_event
 from frontdesk.domain.conversation import PRIORITY_RANK, TICKET_CHANNELS
 from frontdesk.errors import FrontdeskError
@@ -45,10 +46,8 @@ from frontdesk.store.models import (
     Agent,
     Conversation,
     ConversationEvent,
-    KbArticle,
     Message,
     Team,
-    Workspace,
     utcnow,
 )
 
@@ -63,22 +62,6 @@ ROUTER = Actor.system()
 # How much of the conversation the rules read: the customer's latest messages.
 TEXT_MESSAGES = 10
 TEXT_CHARS = 20_000
-
-
-def workspace_has_bot(session: Session, workspace_id: int) -> bool:
-    """Whether the bot takes the first turn in this workspace's chats: it is on and has a
-    published article to answer from (else a chat goes to a person at once)."""
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None or not workspace.bot_enabled:
-        return False
-    return (
-        session.scalar(
-            select(KbArticle.id)
-            .where(KbArticle.workspace_id == workspace_id, KbArticle.status == "published")
-            .limit(1)
-        )
-        is not None
-    )
 
 
 def already_routed(session: Session, conversation_id: int) -> bool:
@@ -100,7 +83,7 @@ def needs_routing(session: Session, conversation: Conversation) -> bool:
     if conversation.assignee_id is not None or conversation.status == "closed":
         return False
     wants_person = (
-        bool((conversation.bot_state or {}).get("handed_off"))
+        handed_off(conversation)
         or conversation.channel in TICKET_CHANNELS
         or (
             conversation.channel == "chat"
