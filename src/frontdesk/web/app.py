@@ -6,12 +6,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,6 +24,8 @@ from frontdesk.runtime import Runtime, install
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+# Swagger UI 5 (renders OpenAPI 3.1), as the fastapi-offline package ships it
+SWAGGER_UI = Path(str(resources.files("fastapi_offline") / "static"))
 
 # Customer text is shown by the inbox; no inline script may ever run there (F40, row 1).
 CSP = (
@@ -86,6 +90,40 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+DOCS_PAGES = ("/docs", "/docs/oauth2-redirect")
+# Swagger UI's script and stylesheet: served from here, so /docs needs no CDN (air-gapped servers)
+DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
+
+
+def install_docs(app: FastAPI) -> None:
+    """/docs: FastAPI's Swagger UI page, its OAuth redirect page and Swagger UI's files."""
+    assert app.openapi_url is not None
+    openapi_url = app.openapi_url
+    docs_url, redirect_url = DOCS_PAGES
+
+    @app.get(docs_url, include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=root + redirect_url,
+            swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}/static/favicon.svg",
+        )
+
+    @app.get(redirect_url, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    async def swagger_ui_asset(name: str) -> FileResponse:
+        if name not in DOCS_ASSETS:
+            raise StarletteHTTPException(404)
+        return FileResponse(SWAGGER_UI / name, media_type=DOCS_ASSETS[name])
+
+
 def install_middleware(app: FastAPI, runtime: Runtime) -> None:
     limit = runtime.settings.max_body_bytes
 
@@ -110,7 +148,8 @@ def install_middleware(app: FastAPI, runtime: Runtime) -> None:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith(("/widget", "/docs", "/redoc")):
+        # the Swagger UI page and its OAuth redirect page run inline scripts: no CSP there
+        if not request.url.path.startswith("/widget") and request.url.path not in DOCS_PAGES:
             response.headers.setdefault("Content-Security-Policy", CSP)
             if not request.url.path.startswith("/form/"):  # framed: CSP frame-ancestors
                 response.headers.setdefault("X-Frame-Options", "DENY")
@@ -140,12 +179,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         'Errors always have the shape `{"error": {"code", "message", "details"}}`.',
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # install_docs: Swagger UI without a CDN
         redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
     install_middleware(app, runtime)
+    install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     from frontdesk.web.agent import router as inbox_router
@@ -161,6 +201,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(survey_router.router)
     app.include_router(webform_router.router)
     app.include_router(inbox_router.router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:  # what a browser asks for on a page without an icon link
+        return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -205,3 +205,69 @@ def test_api_token_shown_once_and_revoked(client: TestClient, runtime: Runtime) 
     client.post(f"/admin/tokens/{row.id}/revoke", data={"csrf_token": csrf})
     api = client.get("/api/v1/conversations", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 401
+
+
+def test_refused_settings_keep_what_the_admin_typed(client: TestClient, runtime: Runtime) -> None:
+    s = setup_workspace(runtime)
+    csrf = login_as(client, runtime, s.admin)
+    refused = client.post(
+        "/admin/settings",
+        data={
+            "csrf_token": csrf,
+            "name": "Northwind Bikes GmbH",
+            "allowed_origins": "https://shop.example.com\nhttps://blog.example.com/path wrong",
+            "default_language": "de",
+            "keyword_suggestions_quiet_minutes": "30",
+            "require_identity": "on",  # bot_enabled unchecked
+        },
+    )
+    assert refused.status_code == 422
+    page = refused.text
+    assert 'role="alert"' in page and "blog.example.com/path wrong" in page
+    assert 'name="name" value="Northwind Bikes GmbH"' in page
+    origins = page.split('name="allowed_origins"')[1].split("</textarea>")[0]
+    assert "https://shop.example.com\nhttps://blog.example.com/path wrong" in origins
+    assert 'name="require_identity" checked' in page
+    assert 'name="bot_enabled" checked' not in page
+    assert '<option value="de" selected>' in page
+    assert 'value="30"' in page.split('name="keyword_suggestions_quiet_minutes"')[1].split(">")[0]
+    with runtime.db.read() as session:
+        workspace = session.get(Workspace, s.workspace.id)
+        assert workspace is not None  # nothing was saved
+        assert workspace.name == "Acme" and workspace.allowed_origins == []
+        assert not workspace.require_identity and workspace.bot_enabled
+    # the page itself still shows what is saved
+    page = client.get("/admin/settings").text
+    assert 'name="name" value="Acme"' in page and "Northwind" not in page
+
+
+def test_refused_invitation_and_team_keep_what_the_admin_typed(
+    client: TestClient, runtime: Runtime
+) -> None:
+    s = setup_workspace(runtime)
+    csrf = login_as(client, runtime, s.admin)
+    bad = client.post(
+        "/admin/agents/invite",
+        data={"csrf_token": csrf, "email": "ana-at-example.com", "name": "Ana", "role": "admin"},
+    )
+    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    assert 'value="ana-at-example.com"' in bad.text and 'value="Ana"' in bad.text
+    assert '<option value="admin" selected>' in bad.text
+    taken = client.post(
+        "/admin/agents/invite",
+        data={"csrf_token": csrf, "email": s.agent.email, "name": "Twin"},
+    )
+    assert taken.status_code == 409 and "exists already" in taken.text
+    assert f'value="{s.agent.email}"' in taken.text and 'value="Twin"' in taken.text
+
+    assert client.post("/admin/teams", data={"csrf_token": csrf, "name": "Billing"}).is_success
+    again = client.post(
+        "/admin/teams",
+        data={"csrf_token": csrf, "name": "Billing", "description": "Invoices and refunds"},
+    )
+    assert again.status_code == 409 and 'role="alert"' in again.text
+    assert 'aria-label="Team name" value="Billing"' in again.text
+    assert 'value="Invoices and refunds"' in again.text
+    with runtime.db.read() as session:
+        assert len(session.scalars(select(Team)).all()) == 1
+        assert session.scalar(select(Agent).where(Agent.name == "Twin")) is None

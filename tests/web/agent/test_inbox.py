@@ -15,7 +15,7 @@ from frontdesk.conversations.actions import do_assign, do_send_to_triage
 from frontdesk.conversations.events import Actor
 from frontdesk.runtime import Runtime
 from frontdesk.store.models import Conversation, ConversationEvent, Message
-from tests.factories import make_agent, make_customer, make_message, make_team
+from tests.factories import make_agent, make_api_token, make_customer, make_message, make_team
 from tests.web.agent.helpers import login_as, setup_workspace
 
 XSS = '<img src=x onerror=alert(1)> <script>alert(2)</script> <a href="javascript:alert(3)">x</a>'
@@ -336,3 +336,74 @@ def test_logged_out_pages_redirect_to_login(client: TestClient) -> None:
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
     fragment = client.get("/inbox/fragment", headers={"X-Requested-With": "fetch"})
     assert fragment.status_code == 401
+
+
+def test_page_address_that_does_not_parse_gets_the_html_error_page(
+    client: TestClient, runtime: Runtime
+) -> None:
+    s = setup_workspace(runtime)
+    with runtime.db.write() as session:
+        token = make_api_token(session, s.workspace)
+    logged_out = client.get("/inbox/c/abc", follow_redirects=False)
+    assert logged_out.status_code == 303 and logged_out.headers["location"].startswith("/login")
+    csrf = login_as(client, runtime, s.admin)
+    for url in (
+        "/inbox/c/abc",
+        "/inbox/c/abc/messages",
+        "/inbox/c/abc/details",
+        "/inbox/c/99999999999999999999999",
+        "/admin/email/mails/0/reprocess",
+    ):
+        method = "POST" if url.endswith("reprocess") else "GET"
+        response = client.request(method, url, data={"csrf_token": csrf})
+        assert response.status_code == 422, url
+        assert response.headers["content-type"].startswith("text/html"), url
+        assert '<p class="error" role="alert">' in response.text, url
+        assert "This page&#39;s address is not valid" in response.text, url
+        assert '{"error"' not in response.text and "Log out" in response.text, url
+    assert "conversation_id &#39;abc&#39;" in client.get("/inbox/c/abc").text
+    # the API keeps its JSON errors
+    api = client.get("/api/v1/conversations/abc", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 422 and api.json()["error"]["code"] == "invalid_input"
+
+
+def test_snooze_without_a_time_comes_back_to_the_conversation(
+    client: TestClient, runtime: Runtime
+) -> None:
+    s = setup_workspace(runtime)
+    with runtime.db.write() as session:
+        conv_id = make_message(
+            session, s.workspace, make_customer(session, s.workspace)
+        ).conversation_id
+    csrf = login_as(client, runtime, s.agent)
+    page = client.get(f"/inbox/c/{conv_id}?view=all").text
+    assert '<label class="snooze-until">Snooze until <input type="datetime-local"' in page
+
+    refused = client.post(
+        f"/inbox/c/{conv_id}/status",
+        data={"csrf_token": csrf, "status": "snoozed", "back": "?view=all&status=any"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 422
+    html = refused.text
+    assert f'data-conversation-id="{conv_id}"' in html  # the conversation, not an error page
+    assert 'data-list-query="view=all&amp;status=any"' in html
+    error = html.split('id="status-error"')[1].split("</p>")[0]
+    assert "Snoozing needs a time" in error
+    assert '<option value="snoozed" selected>' in html and 'aria-invalid="true"' in html
+    past = client.post(
+        f"/inbox/c/{conv_id}/status",
+        data={"csrf_token": csrf, "status": "snoozed", "snoozed_until": "2000-01-01T09:00"},
+    )
+    assert past.status_code == 422 and "must be in the future" in past.text
+    assert 'name="snoozed_until" value="2000-01-01T09:00"' in past.text
+    # a fetch (inbox.js) still gets the plain error; the conversation did not change
+    fetched = client.post(
+        f"/inbox/c/{conv_id}/status",
+        data={"status": "snoozed"},
+        headers={"X-Requested-With": "fetch", "X-CSRF-Token": csrf},
+    )
+    assert fetched.status_code == 422 and "data-conversation-id" not in fetched.text
+    with runtime.db.read() as session:
+        assert _conversation(session, conv_id).status == "open"
+    assert "status_changed" not in _events(runtime, conv_id)

@@ -82,13 +82,24 @@ def invite_agent(
     request: Request, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     email = text_field(form, "email", max_len=320)
-    name = text_field(form, "name", max_len=200).strip() or email.split("@")[0]
+    typed_name = text_field(form, "name", max_len=200)
+    name = typed_name.strip() or email.split("@")[0]
     role = text_field(form, "role", max_len=16) or "agent"
-    with runtime.db.write() as session:
-        workspace = _workspace(session, login)
-        agent = create_agent(session, workspace, email=email, name=name, role=role)
-        token = create_agent_token(session, agent, "invite", hours=INVITE_HOURS)
-        invited_email, workspace_name = agent.email, workspace.name
+    try:
+        with runtime.db.write() as session:
+            workspace = _workspace(session, login)
+            agent = create_agent(session, workspace, email=email, name=name, role=role)
+            token = create_agent_token(session, agent, "invite", hours=INVITE_HOURS)
+            invited_email, workspace_name = agent.email, workspace.name
+    except FrontdeskError as exc:  # the form again with what the admin typed, and the problem
+        with runtime.db.read() as session:
+            context = _agents_context(session, login)
+        context.update(
+            {"error": exc.message, "form": {"email": email, "name": typed_name, "role": role}}
+        )
+        return render(
+            request, "agent/admin/agents.html", context, login=login, status_code=exc.status
+        )
     link = f"{base_url(request)}/invite/{token}"
     sent = send_mail(
         runtime.settings,
@@ -133,6 +144,19 @@ def update_agent_form(
 
 @router.get("/admin/teams")
 def teams_page(request: Request, login: PageLogin, runtime: RuntimeDep) -> Response:
+    return _teams_page(request, login, runtime)
+
+
+def _teams_page(
+    request: Request,
+    login: AgentLogin,
+    runtime: RuntimeDep,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The teams page; ``form`` is what the admin typed into the new-team form, when refused."""
     with runtime.db.read() as session:
         teams = session.scalars(
             select(Team).where(Team.workspace_id == login.workspace_id).order_by(Team.name)
@@ -149,20 +173,35 @@ def teams_page(request: Request, login: PageLogin, runtime: RuntimeDep) -> Respo
             .where(Team.workspace_id == login.workspace_id)
         ):
             members.setdefault(team_id, set()).add(agent_id)
-    return render(
-        request,
-        "agent/admin/teams.html",
-        {"teams": teams, "agents": agents, "members": members, "section": "teams"},
-        login=login,
-    )
+    context = {
+        "teams": teams,
+        "agents": agents,
+        "members": members,
+        "section": "teams",
+        "error": error,
+        "form": form or {},
+    }
+    return render(request, "agent/admin/teams.html", context, login=login, status_code=status_code)
 
 
 @router.post("/admin/teams")
-def create_team_form(login: PageLogin, form: SessionForm, runtime: RuntimeDep) -> Response:
+def create_team_form(
+    request: Request, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+) -> Response:
     name = text_field(form, "name", max_len=200)
     description = text_field(form, "description", max_len=2000)
-    with runtime.db.write() as session:
-        create_team(session, _workspace(session, login), name, description=description)
+    try:
+        with runtime.db.write() as session:
+            create_team(session, _workspace(session, login), name, description=description)
+    except FrontdeskError as exc:
+        return _teams_page(
+            request,
+            login,
+            runtime,
+            error=exc.message,
+            form={"name": name, "description": description},
+            status_code=exc.status,
+        )
     return redirect("/admin/teams")
 
 
@@ -199,12 +238,23 @@ def delete_team_form(
 # Workspace settings --------------------------------------------------------------------------
 
 
-def _settings_context(request: Request, workspace: Workspace) -> dict[str, Any]:
+def _settings_context(
+    request: Request, workspace: Workspace, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The settings page; ``values`` are what the admin submitted (kept when refused)."""
     base = base_url(request)
     snippet = f'<script src="{base}/widget.js" data-workspace="{workspace.slug}" async></script>'
+    saved = {
+        "name": workspace.name,
+        "allowed_origins": "\n".join(workspace.allowed_origins or []),
+        "require_identity": workspace.require_identity,
+        "default_language": workspace.default_language,
+        "bot_enabled": workspace.bot_enabled,
+        "keyword_suggestions_quiet_minutes": str(workspace.keyword_suggestions_quiet_minutes),
+    }
     return {
         "workspace": workspace,
-        "origins_text": "\n".join(workspace.allowed_origins or []),
+        "v": values if values is not None else saved,
         "languages": SUPPORTED,
         "snippet": snippet,
         "section": "settings",
@@ -224,25 +274,36 @@ def settings_page(request: Request, login: PageLogin, runtime: RuntimeDep) -> Re
 def save_settings(
     request: Request, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
-    origins = text_field(form, "allowed_origins", max_len=20_000).splitlines()
-    quiet = text_field(form, "keyword_suggestions_quiet_minutes", max_len=10).strip()
+    values: dict[str, Any] | None = None  # what the admin typed, once it could be read
     try:
+        values = {
+            "name": text_field(form, "name", max_len=200),
+            "allowed_origins": text_field(form, "allowed_origins", max_len=20_000),
+            "require_identity": form.get("require_identity") == "on",
+            "default_language": text_field(form, "default_language", max_len=8),
+            "bot_enabled": form.get("bot_enabled") == "on",
+            "keyword_suggestions_quiet_minutes": text_field(
+                form, "keyword_suggestions_quiet_minutes", max_len=10
+            ).strip(),
+        }
+        quiet = values["keyword_suggestions_quiet_minutes"]
         if quiet and not quiet.lstrip("-").isdigit():
             raise InvalidInput(f"The quiet time must be a whole number of minutes, not {quiet!r}.")
         with runtime.db.write() as session:
             update_workspace(
                 session,
                 _workspace(session, login),
-                name=text_field(form, "name", max_len=200),
-                allowed_origins=origins,
-                require_identity=form.get("require_identity") == "on",
-                default_language=text_field(form, "default_language", max_len=8) or None,
-                bot_enabled=form.get("bot_enabled") == "on",
+                name=values["name"],
+                allowed_origins=values["allowed_origins"].splitlines(),
+                require_identity=values["require_identity"],
+                default_language=values["default_language"] or None,
+                bot_enabled=values["bot_enabled"],
                 keyword_suggestions_quiet_minutes=int(quiet) if quiet else None,
             )
     except FrontdeskError as exc:
+        # the form again with what the admin typed (nothing was saved) and the problem
         with runtime.db.read() as session:
-            context = _settings_context(request, _workspace(session, login))
+            context = _settings_context(request, _workspace(session, login), values)
         context["error"] = exc.message
         return render(request, "agent/admin/settings.html", context, login=login, status_code=422)
     return redirect("/admin/settings?saved=1")

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
@@ -107,8 +108,20 @@ def error_response(request: Request, exc: FrontdeskError) -> Response:
     return response
 
 
+def invalid_address(exc: RequestValidationError) -> InvalidInput:
+    """A page's path or query parameter that does not parse (``/inbox/c/abc``), in words."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("path", "query")]
+        where = ".".join(loc) or "the address"
+        value = f" {err['input']!r}" if isinstance(err.get("input"), str | int) else ""
+        problems.append(f"{where}{value}: {err.get('msg', 'invalid')}")
+    return InvalidInput("This page's address is not valid: " + "; ".join(problems) + ".")
+
+
 class HTMLRoute(APIRoute):
-    """Errors raised by a page (or its dependencies) become an HTML page with the right status."""
+    """Errors raised by a page (or its dependencies) become an HTML page with the right status;
+    so do parameters that do not parse (the API answers those in JSON, app.py)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -118,6 +131,8 @@ class HTMLRoute(APIRoute):
                 return await handler(request)
             except FrontdeskError as exc:
                 return error_response(request, exc)
+            except RequestValidationError as exc:
+                return error_response(request, invalid_address(exc))
 
         return wrapped
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, QueryParams
 from starlette.responses import Response
 
 from frontdesk.automation.macros import access_macro, apply_macro
@@ -57,9 +57,13 @@ from frontdesk.web.agent.common import (
     render,
     text_field,
 )
+from frontdesk.web.api.schemas import MAX_ID
 from frontdesk.web.deps import RuntimeDep
 
 router = APIRouter(route_class=HTMLRoute, include_in_schema=False)
+
+# an id in a page's address: a number the database can hold, else the HTML error page (422)
+PageId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 LANGUAGES = ("en", "th", "el", "zh", "id", "es", "de", "fr", "it", "pt", "ja", "ko")
 
@@ -214,21 +218,29 @@ def _conversation_context(
     }
 
 
-@router.get("/inbox/c/{conversation_id}")
-def conversation_page(
-    request: Request, conversation_id: int, login: PageLogin, runtime: RuntimeDep
-) -> Response:
-    state = ListState.from_query(request.query_params)
+def _page_context(
+    runtime: RuntimeDep, login: PageLogin, state: ListState, conversation_id: int
+) -> dict[str, Any]:
+    """The inbox page with a conversation open: the list and the conversation."""
     with runtime.db.read() as session:
         conversation = access_conversation(session, login.workspace_id, conversation_id)
         context = _list_context(session, login, state)
         context.update(_conversation_context(session, login, conversation))
+    return context
+
+
+@router.get("/inbox/c/{conversation_id}")
+def conversation_page(
+    request: Request, conversation_id: PageId, login: PageLogin, runtime: RuntimeDep
+) -> Response:
+    state = ListState.from_query(request.query_params)
+    context = _page_context(runtime, login, state, conversation_id)
     return render(request, "agent/inbox.html", context, login=login)
 
 
 @router.get("/inbox/c/{conversation_id}/messages")
 def messages_fragment(
-    request: Request, conversation_id: int, login: PageLogin, runtime: RuntimeDep
+    request: Request, conversation_id: PageId, login: PageLogin, runtime: RuntimeDep
 ) -> Response:
     after = optional_int(dict(request.query_params), "after_seq") or 0
     with runtime.db.read() as session:
@@ -256,7 +268,7 @@ def messages_fragment(
 
 @router.get("/inbox/c/{conversation_id}/details")
 def details_fragment(
-    request: Request, conversation_id: int, login: PageLogin, runtime: RuntimeDep
+    request: Request, conversation_id: PageId, login: PageLogin, runtime: RuntimeDep
 ) -> Response:
     state = ListState.from_query(request.query_params)
     with runtime.db.read() as session:
@@ -297,7 +309,11 @@ def _agent(session: Session, login: PageLogin) -> Agent:
 
 @router.post("/inbox/c/{conversation_id}/reply")
 def reply(
-    request: Request, conversation_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    request: Request,
+    conversation_id: PageId,
+    login: PageLogin,
+    form: SessionForm,
+    runtime: RuntimeDep,
 ) -> Response:
     raw = text_field(form, "body", max_len=runtime.settings.max_message_chars + 1000)
     macro_id = optional_int(form, "macro_id")  # picked in the reply box: its actions apply too
@@ -325,8 +341,8 @@ def reply(
 @router.post("/inbox/c/{conversation_id}/emails/{email_id}/retry")
 def retry_email(
     request: Request,
-    conversation_id: int,
-    email_id: int,
+    conversation_id: PageId,
+    email_id: PageId,
     login: PageLogin,
     form: SessionForm,
     runtime: RuntimeDep,
@@ -343,7 +359,11 @@ def retry_email(
 
 @router.post("/inbox/c/{conversation_id}/note")
 def note(
-    request: Request, conversation_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    request: Request,
+    conversation_id: PageId,
+    login: PageLogin,
+    form: SessionForm,
+    runtime: RuntimeDep,
 ) -> Response:
     body = clean_text(
         text_field(form, "body", max_len=runtime.settings.max_message_chars + 1000),
@@ -358,7 +378,11 @@ def note(
 
 @router.post("/inbox/c/{conversation_id}/assign")
 def assign(
-    request: Request, conversation_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    request: Request,
+    conversation_id: PageId,
+    login: PageLogin,
+    form: SessionForm,
+    runtime: RuntimeDep,
 ) -> Response:
     team_id = optional_int(form, "team_id")
     assignee_id = optional_int(form, "assignee_id")
@@ -374,17 +398,24 @@ def assign(
     return _done(request, conversation_id, form)
 
 
-def _snooze_time(form: FormData) -> datetime | None:
+def _snooze_time(form: FormData) -> datetime:
+    """The form's "Snooze until", in UTC: required, and in the future."""
     raw = text_field(form, "snoozed_until", max_len=40).strip()
     if not raw:
-        return None
+        raise InvalidInput("Snoozing needs a time: fill in Snooze until.")
     try:
         local = datetime.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput("Snooze until: give a date and time.") from exc
-    if local.tzinfo is not None:
-        return local.astimezone(UTC)
-    # datetime-local has no zone: inbox.js adds the browser's offset (minutes, as JS gives it).
+    until = local.astimezone(UTC) if local.tzinfo is not None else _from_browser(form, local)
+    if until <= utcnow():
+        raise InvalidInput("Snooze until must be in the future.")
+    return until
+
+
+def _from_browser(form: FormData, local: datetime) -> datetime:
+    """A datetime-local value (no zone) in UTC: inbox.js sends the browser's offset
+    (``tz_offset``, minutes, as JS gives it)."""
     offset_raw = text_field(form, "tz_offset", max_len=6).strip() or "0"
     try:
         offset = int(offset_raw)
@@ -395,27 +426,58 @@ def _snooze_time(form: FormData) -> datetime | None:
     return local.replace(tzinfo=UTC) + timedelta(minutes=offset)
 
 
+def _back_state(form: FormData) -> ListState:
+    """The list state the conversation was opened with (the form's ``back`` query)."""
+    back = form.get("back")
+    query = back if isinstance(back, str) and back.startswith("?") and len(back) < 500 else ""
+    try:
+        return ListState.from_query(QueryParams(query[1:]))
+    except InvalidInput:
+        return ListState.from_query(QueryParams(""))
+
+
 @router.post("/inbox/c/{conversation_id}/status")
 def status(
-    request: Request, conversation_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    request: Request,
+    conversation_id: PageId,
+    login: PageLogin,
+    form: SessionForm,
+    runtime: RuntimeDep,
 ) -> Response:
     new_status = text_field(form, "status", max_len=16)
-    until = _snooze_time(form) if new_status == "snoozed" else None
-    with runtime.db.write() as session:
-        conversation = access_conversation(session, login.workspace_id, conversation_id)
-        do_change_status(
-            session,
-            conversation,
-            new_status,
-            actor=Actor("agent", login.agent.id),
-            snoozed_until=until,
-        )
+    try:
+        until = _snooze_time(form) if new_status == "snoozed" else None
+        with runtime.db.write() as session:
+            conversation = access_conversation(session, login.workspace_id, conversation_id)
+            do_change_status(
+                session,
+                conversation,
+                new_status,
+                actor=Actor("agent", login.agent.id),
+                snoozed_until=until,
+            )
+    except InvalidInput as exc:
+        if is_fragment(request):
+            raise
+        # the conversation again, the problem beside the status form, the agent's choice kept
+        context = _page_context(runtime, login, _back_state(form), conversation_id)
+        until_raw = form.get("snoozed_until")
+        context["status_form"] = {
+            "error": exc.message,
+            "status": new_status,
+            "snoozed_until": until_raw.strip()[:40] if isinstance(until_raw, str) else "",
+        }
+        return render(request, "agent/inbox.html", context, login=login, status_code=exc.status)
     return _done(request, conversation_id, form)
 
 
 @router.post("/inbox/c/{conversation_id}/priority")
 def priority(
-    request: Request, conversation_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    request: Request,
+    conversation_id: PageId,
+    login: PageLogin,
+    form: SessionForm,
+    runtime: RuntimeDep,
 ) -> Response:
     value = text_field(form, "priority", max_len=16)
     with runtime.db.write() as session:
@@ -426,7 +488,11 @@ def priority(
 
 @router.post("/inbox/c/{conversation_id}/tags")
 def tags(
-    request: Request, conversation_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    request: Request,
+    conversation_id: PageId,
+    login: PageLogin,
+    form: SessionForm,
+    runtime: RuntimeDep,
 ) -> Response:
     raw = text_field(form, "tags", max_len=2000)
     with runtime.db.write() as session:

@@ -18,6 +18,19 @@
     el.value = String(new Date().getTimezoneOffset());
   });
 
+  // Snoozing needs a time: the "Snooze until" field is required while "Snoozed" is chosen.
+  function syncSnooze() {
+    document.querySelectorAll("form.js-status").forEach(function (form) {
+      var select = form.querySelector("select[name=status]");
+      var until = form.querySelector("input[name=snoozed_until]");
+      if (select && until) until.required = select.value === "snoozed";
+    });
+  }
+  syncSnooze();
+  document.addEventListener("change", function (ev) {
+    if (ev.target.name === "status" && ev.target.form && ev.target.form.classList.contains("js-status")) syncSnooze();
+  });
+
   if (body.getAttribute("data-page") !== "inbox") return;
 
   var csrf = body.getAttribute("data-csrf") || "";
@@ -187,6 +200,7 @@
       document.querySelectorAll("input[name=tz_offset]").forEach(function (el) {
         el.value = String(new Date().getTimezoneOffset());
       });
+      syncSnooze();
     }).catch(function () {});
   }
 
