@@ -9,7 +9,7 @@ web-form tickets, and the chats of a workspace without a bot, want a person from
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.conversation import TICKET_CHANNELS
@@ -21,17 +21,11 @@ __all__ = ["handed_off", "wants_person", "workspace_has_bot"]
 def workspace_has_bot(session: Session, workspace_id: int) -> bool:
     """Whether the bot takes the first turn in this workspace's chats: it is on and has a
     published article to answer from (else a chat goes to a person at once)."""
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None or not workspace.bot_enabled:
-        return False
-    return (
-        session.scalar(
-            select(KbArticle.id)
-            .where(KbArticle.workspace_id == workspace_id, KbArticle.status == "published")
-            .limit(1)
-        )
-        is not None
+    published = exists().where(
+        KbArticle.workspace_id == workspace_id, KbArticle.status == "published"
     )
+    workspace = session.scalar(select(Workspace).where(Workspace.id == workspace_id, published))
+    return workspace is not None and workspace.bot_enabled  # one query
 
 
 def handed_off(conversation: Conversation) -> bool:

@@ -9,20 +9,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, not_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from frontdesk.domain.conversation import CHANNELS, PRIORITIES, STATUSES
+from frontdesk.domain.conversation import CHANNELS, PRIORITIES, STATUSES, TICKET_CHANNELS
 from frontdesk.errors import InvalidInput
 from frontdesk.store.models import Conversation, TeamMember
 
-VIEWS: Final = ("mine", "teams", "unassigned", "triage", "all")
+VIEWS: Final = ("mine", "teams", "unassigned", "triage", "bot", "all")
 VIEW_LABELS: Final = {
     "mine": "Mine",
     "teams": "My teams",
     "unassigned": "Unassigned",
     "triage": "Triage",
+    "bot": "With the bot",
     "all": "All",
 }
 
@@ -60,16 +61,34 @@ class ConversationPage:
     next_cursor: str | None
 
 
-def _view_condition(view: str, agent_id: int) -> ColumnElement[bool]:
+def _with_the_bot(bot_on: bool) -> ColumnElement[bool]:
+    """Chats the bot is still handling (conversations.attention): no person, team or triage
+    yet. A handoff puts a chat on a team or in triage, so it leaves this set."""
+    if not bot_on:
+        return false()
+    return and_(
+        Conversation.assignee_id.is_(None),
+        Conversation.team_id.is_(None),
+        Conversation.in_triage.is_(False),
+        Conversation.channel.not_in(TICKET_CHANNELS),
+    )
+
+
+def _view_condition(view: str, agent_id: int, bot_on: bool = False) -> ColumnElement[bool]:
+    """``bot_on``: the workspace's bot takes the first turn in chats; its conversations are
+    in their own view, out of Unassigned (as Intercom and Chatwoot keep them out of the
+    agents' queue until a handoff)."""
     if view == "mine":
         return Conversation.assignee_id == agent_id
     if view == "teams":
         my_teams = select(TeamMember.team_id).where(TeamMember.agent_id == agent_id)
         return Conversation.team_id.in_(my_teams)
     if view == "unassigned":
-        return Conversation.assignee_id.is_(None)
+        return and_(Conversation.assignee_id.is_(None), not_(_with_the_bot(bot_on)))
     if view == "triage":
         return Conversation.in_triage.is_(True)
+    if view == "bot":
+        return _with_the_bot(bot_on)
     if view == "all":
         return Conversation.id.is_not(None)
     raise InvalidInput(f"Unknown view {view!r}; use one of {', '.join(VIEWS)}.")
@@ -137,10 +156,15 @@ def _after_sla_cursor(cursor: str) -> ColumnElement[bool]:
 
 
 def list_query(
-    workspace_id: int, *, view: str, agent_id: int, filters: ConversationFilters
+    workspace_id: int,
+    *,
+    view: str,
+    agent_id: int,
+    filters: ConversationFilters,
+    bot_on: bool = False,
 ) -> Select[Conversation]:
     return select(Conversation).where(
-        *_filter_conditions(workspace_id, filters), _view_condition(view, agent_id)
+        *_filter_conditions(workspace_id, filters), _view_condition(view, agent_id, bot_on)
     )
 
 
@@ -154,14 +178,16 @@ def list_conversations(
     cursor: str | None = None,
     limit: int = 50,
     sort: str = "recent",
+    bot_on: bool = False,
 ) -> ConversationPage:
     """Conversations of one view, most recent activity first (or, ``sort="sla"``, the nearest
-    SLA deadline first); one SQL query (customer joined)."""
+    SLA deadline first); one SQL query (customer joined). ``bot_on``: the workspace's bot
+    takes the first turn (:func:`frontdesk.conversations.attention.workspace_has_bot`)."""
     if not 1 <= limit <= 200:
         raise InvalidInput("limit is from 1 to 200.")
     if sort not in SORTS:
         raise InvalidInput(f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}.")
-    query = list_query(workspace_id, view=view, agent_id=agent_id, filters=filters)
+    query = list_query(workspace_id, view=view, agent_id=agent_id, filters=filters, bot_on=bot_on)
     if sort == "sla":
         if cursor:
             query = query.where(_after_sla_cursor(cursor))
@@ -190,11 +216,18 @@ def list_conversations(
 
 
 def view_counts(
-    session: Session, workspace_id: int, *, agent_id: int, filters: ConversationFilters
+    session: Session,
+    workspace_id: int,
+    *,
+    agent_id: int,
+    filters: ConversationFilters,
+    bot_on: bool = False,
 ) -> dict[str, int]:
     """How many conversations each view holds under ``filters``: one SQL query."""
     columns = [
-        func.coalesce(func.sum(case((_view_condition(view, agent_id), 1), else_=0)), 0).label(view)
+        func.coalesce(
+            func.sum(case((_view_condition(view, agent_id, bot_on), 1), else_=0)), 0
+        ).label(view)
         for view in VIEWS
     ]
     row = session.execute(select(*columns).where(*_filter_conditions(workspace_id, filters))).one()

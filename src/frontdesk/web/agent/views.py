@@ -25,6 +25,7 @@ from frontdesk.conversations.actions import (
     do_send_agent_reply,
     do_set_tags,
 )
+from frontdesk.conversations.attention import workspace_has_bot
 from frontdesk.conversations.events import Actor
 from frontdesk.conversations.queries import (
     SORT_LABELS,
@@ -127,6 +128,7 @@ def _directory(session: Session, workspace_id: int) -> tuple[dict[int, Agent], d
 
 
 def _list_context(session: Session, login: PageLogin, state: ListState) -> dict[str, Any]:
+    bot_on = workspace_has_bot(session, login.workspace_id)
     page = list_conversations(
         session,
         login.workspace_id,
@@ -136,9 +138,10 @@ def _list_context(session: Session, login: PageLogin, state: ListState) -> dict[
         cursor=state.cursor,
         limit=50,
         sort=state.sort,
+        bot_on=bot_on,
     )
     counts = view_counts(
-        session, login.workspace_id, agent_id=login.agent.id, filters=state.filters
+        session, login.workspace_id, agent_id=login.agent.id, filters=state.filters, bot_on=bot_on
     )
     agents, teams = _directory(session, login.workspace_id)
     return {
