@@ -271,9 +271,12 @@ def test_kb_import_of_a_bad_collections_file_still_imports_the_articles(
 
 
 def test_demo_seeds_the_knowledge_base_once_and_warms_the_index(tmp_path: Path) -> None:
-    from frontdesk.demo import DEMO_KB, seed_demo, warm_knowledge_index
+    from sqlalchemy import select
+
+    from frontdesk.demo import CONVERSATIONS, DEMO_KB, seed_demo, warm_knowledge_index
     from frontdesk.knowledge.store import list_articles
     from frontdesk.runtime import Runtime
+    from frontdesk.store.models import Conversation
     from tests.conftest import make_settings
 
     settings = make_settings(
@@ -289,6 +292,14 @@ def test_demo_seeds_the_knowledge_base_once_and_warms_the_index(tmp_path: Path) 
         with runtime.db.read() as session:
             rows = list_articles(session, info.workspace_id)
             assert rows and all(r.status == "published" for r in rows)
+            # the seeded chats waiting for a person are in triage, not "with the bot"
+            waiting = [c for c in CONVERSATIONS if not c["team"] and not c["reply"]]
+            triaged = session.scalars(
+                select(Conversation).where(
+                    Conversation.workspace_id == info.workspace_id, Conversation.in_triage
+                )
+            ).all()
+            assert len(triaged) == len(waiting) > 0
         thread = warm_knowledge_index(runtime, info.workspace_id)
         thread.join(timeout=60)
         assert not thread.is_alive()

@@ -33,6 +33,7 @@ from frontdesk.conversations.actions import (
     do_assign,
     do_change_priority,
     do_change_status,
+    do_hand_off,
     do_send_agent_reply,
 )
 from frontdesk.conversations.events import Actor
@@ -502,6 +503,8 @@ def _seed_conversations(session: Session, workspace: Workspace, teams: dict[str,
             do_assign(
                 session, conversation, team_id=team.id, assignee_id=None, actor=Actor.system()
             )
+        elif not spec["reply"]:  # waiting for a person, routed nowhere yet: in triage
+            do_hand_off(session, conversation, reason="human_request", actor=Actor.system())
         do_change_priority(session, conversation, str(spec["priority"]), actor=Actor.system())
         if spec["reply"]:
             if conversation.team_id not in (None, teams["tech"].id, teams["workshop"].id):

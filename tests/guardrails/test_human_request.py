@@ -25,6 +25,14 @@ from frontdesk.guardrails.human_request import is_human_request
         "¿Puedo hablar con un agente?",
         "Ich möchte mit einem Mitarbeiter sprechen",
         "Bitte verbinden Sie mich mit einem Menschen",
+        # asked for outright, with no verb of talking
+        "I need a human",
+        "I want a real person, not a bot",
+        "Ich brauche die Rechnung für meine Inspektion, bitte einen Menschen",
+        "einen Mitarbeiter bitte",
+        "quiero una persona",
+        "saya butuh petugas",
+        "Θέλω άνθρωπο παρακαλώ",
     ],
 )
 def test_requests_for_a_person_in_every_language(text: str) -> None:
@@ -45,6 +53,11 @@ def test_requests_for_a_person_in_every_language(text: str) -> None:
         "¿Cuánto tarda la entrega?",
         "Berapa lama pengiriman?",
         "Πόσο κοστίζει η αποστολή;",
+        "I need someone to come and fix my panel",
+        "I want a refund for my order",
+        "Ich brauche eine neue Rechnung",
+        "Necesito una factura",
+        "Do I need an agent to install the app?",
     ],
 )
 def test_ordinary_questions_are_not_requests(text: str) -> None:

@@ -41,6 +41,20 @@ _TALK: Final[dict[str, str]] = {
     "el": r"(?:μιλησω|μιλησουμε|μιλαω|μιλω|συνδεστε|συνδεση|επικοινωνησω)",
 }
 
+# Asking for one outright, with no verb of talking: "I need a human", "bitte einen Menschen",
+# "quiero una persona". Only the words that mean a person at the company (not "someone", who
+# may be asked to come and fix something), near a verb of wanting or a "please".
+_WANT: Final[tuple[str, ...]] = (
+    r"\b(?:need|want|get me|give me)\b.{0,12}?\b(?:an? )?(?:human|real person|live agent|"
+    r"representative|operator|person)\b",  # not "agent": "do I need an agent to install …"
+    r"\b(?:bitte|brauche|will|mochte|hatte gern|hatte gerne)\b.{0,12}?\b(?:einen |eine )?"
+    r"(?:mensch|menschen|mitarbeiter|mitarbeiterin|berater|beraterin)\b",
+    r"\b(?:mensch|menschen|mitarbeiter|mitarbeiterin)\b.{0,6}?\bbitte\b",
+    r"\b(?:quiero|necesito|prefiero)\b.{0,12}?\b(?:una persona|un humano|un agente|un asesor)\b",
+    r"\b(?:mau|ingin|butuh|perlu)\b.{0,12}?\b(?:manusia|petugas|agen|cs)\b",
+    r"(?:θελω|χρειαζομαι).{0,12}?(?:ανθρωπο|υπαλληλο|εκπροσωπο)",
+)
+
 # Whole messages that are nothing but a request ("agent", "human please").
 _ALONE: Final[str] = (
     r"^(?:an? |the )?(?:human|agent|operator|person|real person|live agent|representative|"
@@ -83,6 +97,7 @@ _PATTERNS: Final[list[re.Pattern[str]]] = [
     *(re.compile(_TALK[lang] + _NEAR + _PERSON[lang]) for lang in _TALK),
     # German and Greek put the verb last ("mit einem Mitarbeiter sprechen").
     *(re.compile(_PERSON[lang] + _NEAR + _TALK[lang]) for lang in ("de", "el")),
+    *(re.compile(pattern) for pattern in _WANT),
 ]
 
 # "Is a person reading this?" is a question about the bot, not a request; and the word
