@@ -30,6 +30,7 @@ from frontdesk.mail import send_mail
 from frontdesk.store.models import Agent, ApiToken, Team, TeamMember, Workspace
 from frontdesk.web.agent.common import (
     HTMLRoute,
+    PageId,
     PageLogin,
     SessionForm,
     optional_int,
@@ -116,7 +117,7 @@ def invite_agent(
 
 @router.post("/admin/agents/{agent_id}")
 def update_agent_form(
-    agent_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    agent_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     action = text_field(form, "action", max_len=20)
     with runtime.db.write() as session:
@@ -207,7 +208,7 @@ def create_team_form(
 
 @router.post("/admin/teams/{team_id}")
 def update_team_form(
-    team_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    team_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     member_ids: list[int] = []
     for raw in form.getlist("member_ids"):
@@ -228,7 +229,7 @@ def update_team_form(
 
 @router.post("/admin/teams/{team_id}/delete")
 def delete_team_form(
-    team_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    team_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.write() as session:
         delete_team(session, access_team(session, login.workspace_id, team_id))
@@ -352,7 +353,7 @@ def create_token(
 
 @router.post("/admin/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    token_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.write() as session:
         revoke_api_token(session, _workspace(session, login), token_id)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParameter
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -24,7 +25,11 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from frontdesk.errors import FrontdeskError, InvalidInput, RateLimited, Unauthorized
+from frontdesk.web.api.schemas import MAX_ID
 from frontdesk.web.deps import AgentLogin, CurrentLogin, get_runtime
+
+# an id in a page's address: a number the database can hold, else the HTML error page (422)
+PageId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 STATIC = Path(__file__).resolve().parents[1] / "static"

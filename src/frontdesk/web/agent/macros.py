@@ -45,6 +45,7 @@ from frontdesk.language.detect import SUPPORTED
 from frontdesk.store.models import Agent, Macro, Team
 from frontdesk.web.agent.common import (
     HTMLRoute,
+    PageId,
     PageLogin,
     SessionForm,
     redirect,
@@ -187,7 +188,9 @@ def new_macro(request: Request, login: PageLogin, runtime: RuntimeDep) -> Respon
 
 
 @router.get("/macros/{macro_id:int}")
-def edit_macro(request: Request, macro_id: int, login: PageLogin, runtime: RuntimeDep) -> Response:
+def edit_macro(
+    request: Request, macro_id: PageId, login: PageLogin, runtime: RuntimeDep
+) -> Response:
     with runtime.db.read() as session:
         macro = access_macro(session, login.workspace_id, macro_id, agent_id=login.agent.id)
         check_can_edit(macro, _agent(session, login))
@@ -270,7 +273,7 @@ def create_macro(
 
 @router.post("/macros/{macro_id:int}")
 def update_macro(
-    request: Request, macro_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    request: Request, macro_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     values = _read_form(form)
     try:
@@ -302,7 +305,7 @@ def update_macro(
 
 @router.post("/macros/{macro_id:int}/delete")
 def delete_macro(
-    request: Request, macro_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    request: Request, macro_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.write() as session:
         macro = access_macro(session, login.workspace_id, macro_id, agent_id=login.agent.id)
@@ -321,7 +324,7 @@ def admin_macros(login: PageLogin) -> Response:
 
 @router.get("/inbox/c/{conversation_id}/macros")
 def search_for_reply(
-    request: Request, conversation_id: int, login: PageLogin, runtime: RuntimeDep
+    request: Request, conversation_id: PageId, login: PageLogin, runtime: RuntimeDep
 ) -> Response:
     query = request.query_params.get("q", "")
     if len(query) > 200:

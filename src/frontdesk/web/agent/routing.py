@@ -41,6 +41,7 @@ from frontdesk.store.models import Agent, AssignmentRule, Team
 from frontdesk.web.agent.admin import require_admin_page
 from frontdesk.web.agent.common import (
     HTMLRoute,
+    PageId,
     PageLogin,
     SessionForm,
     redirect,
@@ -315,7 +316,7 @@ def create_rule_form(
 
 @router.post("/admin/rules/team-assignment/{team_id}")
 def team_assignment_form(
-    team_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    team_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     mode = text_field(form, "assignment", max_len=16)
     with runtime.db.write() as session:
@@ -325,7 +326,7 @@ def team_assignment_form(
 
 @router.get("/admin/rules/{rule_id}")
 def edit_rule_page(
-    rule_id: int, request: Request, login: PageLogin, runtime: RuntimeDep
+    rule_id: PageId, request: Request, login: PageLogin, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.read() as session:
         shown = _shown(access_rule(session, login.workspace_id, rule_id))
@@ -334,7 +335,7 @@ def edit_rule_page(
 
 @router.post("/admin/rules/{rule_id}")
 def save_rule_form(
-    rule_id: int, request: Request, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    rule_id: PageId, request: Request, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     values, shown = _rule_values(form)
     with runtime.db.read() as session:
@@ -349,7 +350,7 @@ def save_rule_form(
 
 @router.post("/admin/rules/{rule_id}/toggle")
 def toggle_rule_form(
-    rule_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    rule_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.write() as session:
         rule = access_rule(session, login.workspace_id, rule_id)
@@ -359,7 +360,7 @@ def toggle_rule_form(
 
 @router.post("/admin/rules/{rule_id}/move")
 def move_rule_form(
-    rule_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    rule_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     direction = text_field(form, "direction", max_len=8)
     if direction not in ("up", "down"):
@@ -372,7 +373,7 @@ def move_rule_form(
 
 @router.post("/admin/rules/{rule_id}/delete")
 def delete_rule_form(
-    rule_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    rule_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.write() as session:
         do_delete(session, access_rule(session, login.workspace_id, rule_id))

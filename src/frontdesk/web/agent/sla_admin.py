@@ -42,6 +42,7 @@ from frontdesk.store.models import SlaPolicy, Team, Workspace, utcnow
 from frontdesk.web.agent.admin import require_admin_page
 from frontdesk.web.agent.common import (
     HTMLRoute,
+    PageId,
     PageLogin,
     SessionForm,
     redirect,
@@ -326,14 +327,14 @@ def clear_hours_form(login: PageLogin, form: SessionForm, runtime: RuntimeDep) -
 
 @router.get("/admin/sla/policies/{policy_id:int}")
 def edit_policy_page(
-    policy_id: int, request: Request, login: PageLogin, runtime: RuntimeDep
+    policy_id: PageId, request: Request, login: PageLogin, runtime: RuntimeDep
 ) -> Response:
     return _page(request, login, runtime, editing=policy_id)
 
 
 @router.post("/admin/sla/policies/{policy_id:int}")
 def save_policy_form(
-    policy_id: int, request: Request, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    policy_id: PageId, request: Request, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.read() as session:
         access_policy(session, login.workspace_id, policy_id)  # another workspace's: 404
@@ -350,7 +351,7 @@ def save_policy_form(
 
 @router.post("/admin/sla/policies/{policy_id:int}/toggle")
 def toggle_policy_form(
-    policy_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    policy_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.write() as session:
         policy = access_policy(session, login.workspace_id, policy_id)
@@ -360,7 +361,7 @@ def toggle_policy_form(
 
 @router.post("/admin/sla/policies/{policy_id:int}/move")
 def move_policy_form(
-    policy_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    policy_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     direction = text_field(form, "direction", max_len=8)
     if direction not in ("up", "down"):
@@ -373,7 +374,7 @@ def move_policy_form(
 
 @router.post("/admin/sla/policies/{policy_id:int}/delete")
 def delete_policy_form(
-    policy_id: int, login: PageLogin, form: SessionForm, runtime: RuntimeDep
+    policy_id: PageId, login: PageLogin, form: SessionForm, runtime: RuntimeDep
 ) -> Response:
     with runtime.db.write() as session:
         do_delete_policy(session, access_policy(session, login.workspace_id, policy_id))

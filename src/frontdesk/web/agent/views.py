@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, QueryParams
@@ -50,6 +50,7 @@ from frontdesk.store.models import (
 )
 from frontdesk.web.agent.common import (
     HTMLRoute,
+    PageId,
     PageLogin,
     SessionForm,
     is_fragment,
@@ -58,13 +59,10 @@ from frontdesk.web.agent.common import (
     render,
     text_field,
 )
-from frontdesk.web.api.schemas import MAX_ID
 from frontdesk.web.deps import RuntimeDep
 
 router = APIRouter(route_class=HTMLRoute, include_in_schema=False)
 
-# an id in a page's address: a number the database can hold, else the HTML error page (422)
-PageId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 LANGUAGES = ("en", "th", "el", "zh", "id", "es", "de", "fr", "it", "pt", "ja", "ko")
 
