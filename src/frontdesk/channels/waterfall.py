@@ -65,6 +65,7 @@ __all__ = [
     "on_routed",
     "save_email",
     "start_waterfall",
+    "team_away",
 ]
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,12 @@ def nobody_online(session: Session, workspace_id: int, team_id: int | None) -> b
             TeamMember.team_id == team_id
         )
     return session.scalar(query.limit(1)) is None
+
+
+def team_away(session: Session, workspace: Workspace, now: datetime) -> bool:
+    """Nobody answers chats now: outside the workspace's business hours, or no agent online."""
+    hours = BusinessHours.from_settings(workspace.settings or {})
+    return hours.next_opening(now) > now or nobody_online(session, workspace.id, None)
 
 
 def enable_reply_by_email(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from frontdesk.accounts.actions import update_agent
 from frontdesk.runtime import Runtime
-from frontdesk.store.models import ConversationEvent, Customer
+from frontdesk.store.models import Agent, ConversationEvent, Customer
 from tests.web.widget.site import bearer, counts, make_site, post, start
 
 
@@ -239,3 +240,19 @@ def test_profile_text_that_is_not_utf8_is_refused(client: TestClient, runtime: R
         assert response.status_code == 422, body
         assert response.json()["error"]["code"] == "invalid_input"
     assert counts(runtime)["customers"] == 0
+
+
+def test_the_header_says_when_nobody_is_there_to_answer(
+    client: TestClient, runtime: Runtime
+) -> None:
+    site = make_site(runtime, name="Northwind")
+    online = start(client, site, locale="es-ES")["texts"]["subtitle"]
+    assert online == "Solemos responder en pocos minutos."
+    with runtime.db.write() as s:
+        update_agent(s, s.get_one(Agent, site.agent_id), availability="away")
+    away = start(client, site, locale="es-ES")["texts"]
+    assert away["subtitle"] == away["subtitle_away"] != online
+    assert "deja un mensaje" in away["subtitle"]
+    # the texts a widget gets without a session promise nothing either way: the usual line
+    texts = client.get(f"{site.api}/texts", params={"locale": "es-ES"}).json()["texts"]
+    assert texts["subtitle"] == online

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from frontdesk.channels.chat import current_conversation, visible_messages
+from frontdesk.channels.waterfall import team_away
 from frontdesk.config import Settings
 from frontdesk.conversations.events import Actor
 from frontdesk.customers.actions import (
@@ -30,7 +31,7 @@ from frontdesk.customers.identity import new_visitor_token, verify_user_hash
 from frontdesk.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from frontdesk.runtime import Runtime
 from frontdesk.store.database import Database
-from frontdesk.store.models import Customer, Workspace
+from frontdesk.store.models import Customer, Workspace, utcnow
 from frontdesk.web.widget.texts import pick_language, widget_texts
 
 SESSION_MAX_AGE = 24 * 3600
@@ -156,13 +157,22 @@ class SessionRequest(BaseModel):
 
 
 def widget_strings(
-    settings: Settings, workspace: WidgetWorkspace, locales: Sequence[str | None]
+    settings: Settings,
+    workspace: WidgetWorkspace,
+    locales: Sequence[str | None],
+    *,
+    away: bool = False,
 ) -> dict[str, Any]:
     """The widget's texts in the first of ``locales`` it speaks (else the workspace's default
-    language), and what else it shows before any message: the same in a session and without."""
+    language), and what else it shows before any message: the same in a session and without.
+    ``away`` (known in a session: :func:`frontdesk.channels.waterfall.team_away`): the header
+    says so instead of "we usually reply in a few minutes"."""
     language = pick_language(*locales, workspace.default_language)
+    texts = widget_texts(language, workspace.name)
+    if away:
+        texts["subtitle"] = texts["subtitle_away"]
     return {
-        "texts": widget_texts(language, workspace.name),
+        "texts": texts,
         "language": language,
         "workspace": {"slug": workspace.slug, "name": workspace.name},
         "limits": {"max_message_chars": settings.max_message_chars},
@@ -260,6 +270,8 @@ def open_session(
             if conversation
             else None,
             "messages": messages,
-            **widget_strings(settings, workspace_info, locales),
+            **widget_strings(
+                settings, workspace_info, locales, away=team_away(session, workspace, utcnow())
+            ),
         }
     return result

@@ -17,6 +17,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "en": {
         "title": "Chat with {name}",
         "subtitle": "We usually reply in a few minutes.",
+        "subtitle_away": "We're away right now: leave a message and we'll reply as soon as we can.",
         "open": "Open chat",
         "close": "Close chat",
         "placeholder": "Write a message…",
@@ -50,6 +51,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "th": {
         "title": "แชทกับ {name}",
         "subtitle": "โดยปกติเราจะตอบกลับภายในไม่กี่นาที",
+        "subtitle_away": "ขณะนี้ไม่มีเจ้าหน้าที่ออนไลน์ ฝากข้อความไว้ แล้วเราจะตอบกลับโดยเร็วที่สุด",
         "open": "เปิดแชท",
         "close": "ปิดแชท",
         "placeholder": "พิมพ์ข้อความ…",
@@ -83,6 +85,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "el": {
         "title": "Συνομιλία με {name}",
         "subtitle": "Συνήθως απαντάμε σε λίγα λεπτά.",
+        "subtitle_away": "Αυτή τη στιγμή λείπουμε: αφήστε μήνυμα και θα απαντήσουμε το συντομότερο.",
         "open": "Άνοιγμα συνομιλίας",
         "close": "Κλείσιμο συνομιλίας",
         "placeholder": "Γράψτε ένα μήνυμα…",
@@ -116,6 +119,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "zh": {
         "title": "与 {name} 聊天",
         "subtitle": "我们通常会在几分钟内回复。",
+        "subtitle_away": "我们暂时不在线：请留言，我们会尽快回复。",
         "open": "打开聊天",
         "close": "关闭聊天",
         "placeholder": "输入消息…",
@@ -149,6 +153,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "id": {
         "title": "Chat dengan {name}",
         "subtitle": "Kami biasanya membalas dalam beberapa menit.",
+        "subtitle_away": "Kami sedang tidak di tempat: tinggalkan pesan dan kami akan membalas secepatnya.",
         "open": "Buka chat",
         "close": "Tutup chat",
         "placeholder": "Tulis pesan…",
@@ -182,6 +187,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "es": {
         "title": "Chatea con {name}",
         "subtitle": "Solemos responder en pocos minutos.",
+        "subtitle_away": "Ahora mismo no estamos: deja un mensaje y te responderemos lo antes posible.",
         "open": "Abrir chat",
         "close": "Cerrar chat",
         "placeholder": "Escribe un mensaje…",
@@ -215,6 +221,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "de": {
         "title": "Chat mit {name}",
         "subtitle": "Wir antworten meist innerhalb weniger Minuten.",
+        "subtitle_away": "Wir sind gerade nicht da: Hinterlassen Sie eine Nachricht, wir antworten so bald wie möglich.",
         "open": "Chat öffnen",
         "close": "Chat schließen",
         "placeholder": "Nachricht schreiben…",
