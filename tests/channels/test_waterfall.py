@@ -20,7 +20,7 @@ from frontdesk.accounts.actions import set_team_members, update_agent
 from frontdesk.bot.phrases import PHRASES, phrase
 from frontdesk.channels import waterfall
 from frontdesk.channels.email.addresses import parse_recipient
-from frontdesk.channels.waterfall import WEEKDAYS, format_opening, nobody_online
+from frontdesk.channels.waterfall import MONTHS, WEEKDAYS, format_opening, nobody_online
 from frontdesk.config import Settings
 from frontdesk.conversations.actions import do_send_agent_reply
 from frontdesk.domain.business_hours import BusinessHours
@@ -136,7 +136,7 @@ def test_out_of_hours_the_customer_is_told_when_a_person_answers_and_asked_for_e
     conversation_id = send_chat(runtime, ids, "Ich möchte bitte mit einem Menschen sprechen")
     [told] = waterfall_messages(runtime, conversation_id)
     expected = (
-        phrase("de", "waterfall_closed", when="Montag 2026-02-02 09:00 (Europe/Berlin)")
+        phrase("de", "waterfall_closed", when="Montag, 2. Februar, 09:00 Uhr (Europe/Berlin)")
         + " "
         + phrase("de", "waterfall_ask_email")
     )
@@ -221,8 +221,11 @@ def test_a_known_email_is_used_at_once_and_the_agent_reply_goes_there(
 def test_every_language_says_it(language: str) -> None:
     hours = BusinessHours.from_settings({"business_hours": OFFICE_HOURS})
     when = format_opening(datetime(2026, 2, 2, 8, 0, tzinfo=UTC), hours, language)
-    assert when == f"{WEEKDAYS[language][0]} 2026-02-02 09:00 (Europe/Berlin)"
+    assert when.startswith(WEEKDAYS[language][0]) or language == "zh"
+    assert WEEKDAYS[language][0] in when and MONTHS[language][1] in when
+    assert "09:00" in when and when.endswith(" (Europe/Berlin)") and "2026" not in when
     assert len(WEEKDAYS[language]) == 7 == len(set(WEEKDAYS[language]))
+    assert len(MONTHS[language]) == 12 == len(set(MONTHS[language]))
     for key in (
         "waterfall_open",
         "waterfall_closed",
@@ -419,3 +422,13 @@ def test_email_addresses_are_rate_limited(
     assert codes == [200, 422, 200, 200, 429]
     assert customer_of(runtime, conversation_id).email == "ana2@example.com"
     assert len(relay.wait_for(3)) == 3
+
+
+def test_the_opening_is_written_as_each_language_writes_a_date() -> None:
+    hours = BusinessHours.from_settings({"business_hours": OFFICE_HOURS})
+    monday = datetime(2026, 2, 2, 8, 0, tzinfo=UTC)
+    assert format_opening(monday, hours, "en") == "Monday 2 February, 09:00 (Europe/Berlin)"
+    assert format_opening(monday, hours, "es") == "lunes 2 de febrero, a las 09:00 (Europe/Berlin)"
+    assert format_opening(monday, hours, "de") == "Montag, 2. Februar, 09:00 Uhr (Europe/Berlin)"
+    assert format_opening(monday, hours, "zh") == "2月2日（星期一）09:00 (Europe/Berlin)"
+    assert format_opening(monday, hours, "xx") == format_opening(monday, hours, "en")

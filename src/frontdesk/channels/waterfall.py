@@ -57,6 +57,7 @@ from frontdesk.store.models import (
 )
 
 __all__ = [
+    "MONTHS",
     "WEEKDAYS",
     "clean_email",
     "enable_reply_by_email",
@@ -84,6 +85,107 @@ WEEKDAYS: Final[dict[str, tuple[str, ...]]] = {
 }
 assert set(WEEKDAYS) == set(SUPPORTED)
 
+# The months, January first, in the form a date takes (Greek: the genitive).
+MONTHS: Final[dict[str, tuple[str, ...]]] = {
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "th": (
+        "มกราคม",
+        "กุมภาพันธ์",
+        "มีนาคม",
+        "เมษายน",
+        "พฤษภาคม",
+        "มิถุนายน",
+        "กรกฎาคม",
+        "สิงหาคม",
+        "กันยายน",
+        "ตุลาคม",
+        "พฤศจิกายน",
+        "ธันวาคม",
+    ),
+    "el": (
+        "Ιανουαρίου",
+        "Φεβρουαρίου",
+        "Μαρτίου",
+        "Απριλίου",
+        "Μαΐου",
+        "Ιουνίου",
+        "Ιουλίου",
+        "Αυγούστου",
+        "Σεπτεμβρίου",
+        "Οκτωβρίου",
+        "Νοεμβρίου",
+        "Δεκεμβρίου",
+    ),
+    "zh": tuple(f"{m}月" for m in range(1, 13)),
+    "id": (
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ),
+    "es": (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ),
+    "de": (
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ),
+}
+assert set(MONTHS) == set(SUPPORTED)
+
+# How each language writes "Monday 2 February, 09:00".
+_DATE_FORMATS: Final[dict[str, str]] = {
+    "en": "{weekday} {day} {month}, {time}",
+    "th": "{weekday}ที่ {day} {month} เวลา {time} น.",
+    "el": "{weekday} {day} {month}, {time}",
+    "zh": "{month}{day}日（{weekday}）{time}",
+    "id": "{weekday}, {day} {month}, pukul {time}",
+    "es": "{weekday} {day} de {month}, a las {time}",
+    "de": "{weekday}, {day}. {month}, {time} Uhr",
+}
+
 # The clock of the listener; tests fix it.
 clock: Callable[[], datetime] = utcnow
 
@@ -94,11 +196,19 @@ def _language(conversation: Conversation, workspace: Workspace) -> str:
 
 
 def format_opening(moment: datetime, hours: BusinessHours, language: str) -> str:
-    """``Monday 2026-02-02 09:00 (Europe/Berlin)``: the weekday in ``language``, the date and
-    time in the workspace's timezone (unambiguous in every language, holidays included)."""
+    """``Monday 2 February, 09:00 (Europe/Berlin)``, ``lunes 2 de febrero, a las 09:00
+    (Europe/Berlin)``: as ``language`` writes a date, in the workspace's timezone (named, so
+    a customer elsewhere knows which 09:00). The next opening is days away at most, so the
+    year is left out."""
+    language = language if language in _DATE_FORMATS else "en"
     local = moment.astimezone(hours.zone)
-    weekday = WEEKDAYS.get(language, WEEKDAYS["en"])[local.weekday()]
-    return f"{weekday} {local:%Y-%m-%d %H:%M} ({hours.timezone})"
+    when = _DATE_FORMATS[language].format(
+        weekday=WEEKDAYS[language][local.weekday()],
+        day=local.day,
+        month=MONTHS[language][local.month - 1],
+        time=f"{local:%H:%M}",
+    )
+    return f"{when} ({hours.timezone})"
 
 
 def nobody_online(session: Session, workspace_id: int, team_id: int | None) -> bool:
