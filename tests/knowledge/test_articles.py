@@ -67,12 +67,26 @@ def test_translation_keeps_the_id_and_an_unquoted_date() -> None:
         ("---\nid: a\ntitle: {x: 1}\nlanguage: en\n---\n", "'title' must be text"),
         ("---\nid: a\ntitle: T\nlanguage: en\ntags: {a: 1}\n---\n", "'tags' must be a list"),
         ("---\nid: a\ntitle: !!python/object:os.system x\nlanguage: en\n---\n", "not valid YAML"),
+        ("---\nid: a\ntitle: T\nlanguage: en\nexamples: 5\n---\n", "'examples' must be a list"),
+        ("---\nid: a\ntitle: T\nlanguage: en\nexamples: ['']\n---\n", "each example is"),
+        (
+            "---\nid: a\ntitle: T\nlanguage: en\nexamples: [{text: Hi, language: fr}]\n---\n",
+            "each example is",
+        ),
     ],
 )
 def test_bad_front_matter_says_what_to_fix(text: str, message: str) -> None:
     with pytest.raises(ArticleError, match=r"^bad\.md: ") as info:
         parse_article(text, source="bad.md")
     assert message in str(info.value)
+
+
+def test_example_questions_in_the_front_matter() -> None:
+    article = parse_article(
+        "---\nid: a\ntitle: T\nlanguage: de\n"
+        "examples: ['Passwort  vergessen?', {text: ลืมรหัสผ่าน, language: th}]\n---\nBody\n"
+    )
+    assert article.examples == (("de", "Passwort vergessen?"), ("th", "ลืมรหัสผ่าน"))
 
 
 def test_huge_article_is_refused() -> None:

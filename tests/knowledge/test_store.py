@@ -270,6 +270,25 @@ def _sample(session: Session, workspace_id: int) -> None:
         body="We ship to 12 countries.\n\n- one\n- two",
         status="published",
     )
+    # admin-written questions, one in a language the article has no version in; and one
+    # learned from a conversation (a customer's words: not exported)
+    for language, text in (
+        ("en", "I can't log in"),
+        ("th", "ลืมรหัสผ่าน"),
+        ("de", "Passwort vergessen"),
+    ):
+        do_add_example(session, workspace_id, "reset-password", text, language=language)
+    do_add_example(
+        session, workspace_id, "shipping", "do u ship to oslo", language="en", source="learned"
+    )
+
+
+def _admin_examples(session: Session, workspace_id: int) -> set[tuple[str, str, str]]:
+    return {
+        (e.article_key, e.language, e.text)
+        for e in list_examples(session, workspace_id)
+        if e.source == "admin"
+    }
 
 
 def _snapshot(session: Session, workspace_id: int) -> list[tuple[object, ...]]:
@@ -307,8 +326,13 @@ def test_markdown_export_import_round_trip(
     with runtime.db.write() as session:
         report = import_folder(session, target, folder)
         assert (report.created, report.updated, report.skipped) == (3, 0, [])
+    assert "Passwort vergessen" in (folder / "reset-password.md").read_text(encoding="utf-8")
+    assert "oslo" not in (folder / "shipping.md").read_text(encoding="utf-8")
     with runtime.db.read() as session:
         assert _snapshot(session, target) == expected
+        assert _admin_examples(session, target) == _admin_examples(session, workspace_id)
+        assert len(_admin_examples(session, target)) == 3
+        assert [e.source for e in list_examples(session, target)] == ["admin"] * 3
         copy = access_collection(session, target, "account")
         assert (copy.name, copy.description) == ("Account", "Your login")
         assert copy.translations == {"de": {"name": "Konto", "description": "Ihr Login"}}
@@ -331,6 +355,7 @@ def test_json_export_import_round_trip(runtime: Runtime, workspace_id: int, tmp_
         assert (report.created, report.skipped) == (3, [])
     with runtime.db.read() as session:
         assert _snapshot(session, target) == expected
+        assert _admin_examples(session, target) == _admin_examples(session, workspace_id)
         assert export_json(session, target) == exported
 
 

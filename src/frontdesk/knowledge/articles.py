@@ -11,9 +11,14 @@ The folder format is the one of ``../shared/data/helios/kb``: ``<id>.md`` for an
     language: "en"
     tags: ["account", "password"]
     updated: "2026-08-02"
+    examples: ["I forgot my password", {"text": "ลืมรหัสผ่าน", "language": "th"}]
     ---
     # Reset your password
     ...
+
+``examples`` (optional) are the example questions an admin wrote for the article, in the
+file's language unless an entry names another; ``frontdesk kb export`` writes them back (the
+ones learned from conversations are not exported: they are customers' words).
 
 Front matter is read with ``yaml.safe_load`` only. Every problem is an :class:`ArticleError`
 whose message names the file and says what to fix; :func:`load_articles` collects them and
@@ -33,7 +38,14 @@ import yaml  # type: ignore[import-untyped]  # no stubs in the dependencies
 
 from frontdesk.language.detect import SUPPORTED
 
-__all__ = ["ARTICLE_ID", "Article", "ArticleError", "load_articles", "parse_article"]
+__all__ = [
+    "ARTICLE_ID",
+    "Article",
+    "ArticleError",
+    "examples_field",
+    "load_articles",
+    "parse_article",
+]
 
 MAX_ARTICLE_CHARS = 200_000
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
@@ -59,6 +71,9 @@ class Article:
     updated: dt.date | None = None
     translation_of: str | None = None
     source: str | None = field(default=None, compare=False)
+    # Example questions an admin wrote for the article: (language, text), the file's language
+    # unless the front matter names another (``examples: [..., {text: ..., language: th}]``).
+    examples: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -102,6 +117,33 @@ def _tags_field(value: object, source: str | None) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(t, str | int) for t in value):
         raise ArticleError("'tags' must be a list of words, e.g. [billing, plans]", source=source)
     return tuple(str(t).strip() for t in value if str(t).strip())
+
+
+MAX_EXAMPLES = 100
+
+
+def examples_field(value: object, language: str, source: str | None) -> tuple[tuple[str, str], ...]:
+    """``examples``: a list of questions (in the article's language) or of ``{text,
+    language}`` objects; each is (language, text)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_EXAMPLES:
+        raise ArticleError(
+            f"'examples' must be a list of at most {MAX_EXAMPLES} questions", source=source
+        )
+    found: list[tuple[str, str]] = []
+    for item in value:
+        text, lang = (item, language) if isinstance(item, str) else (None, None)
+        if isinstance(item, dict):
+            text, lang = item.get("text"), str(item.get("language") or language).lower()
+        if not isinstance(text, str) or not text.strip() or lang not in SUPPORTED:
+            raise ArticleError(
+                "each example is a question, or {text: ..., language: ...} in a supported "
+                f"language; not {item!r}",
+                source=source,
+            )
+        found.append((lang, " ".join(text.split())))
+    return tuple(found)
 
 
 def parse_article(text: str, *, source: str | None = None) -> Article:
@@ -167,6 +209,7 @@ def parse_article(text: str, *, source: str | None = None) -> Article:
         updated=_date_field(meta.get("updated"), source),
         translation_of=translation_of,
         source=source,
+        examples=examples_field(meta.get("examples"), language, source),
     )
 
 

@@ -26,6 +26,7 @@ from frontdesk.knowledge.articles import (
     MAX_ARTICLE_CHARS,
     Article,
     ArticleError,
+    examples_field,
     load_articles,
 )
 from frontdesk.language.detect import SUPPORTED
@@ -598,6 +599,8 @@ def _import_one(
                 status=status,
                 updated=article.updated,
             )
+            for language, text in article.examples:  # one already there is kept as it is
+                do_add_example(session, workspace_id, article.id, text, language=language)
     except InvalidInput as exc:
         report.skipped.append(f"{article.source or article.id}: {exc.message}")
         return
@@ -650,7 +653,28 @@ def import_folder(
     return import_articles(session, workspace_id, articles, status=status, report=report)
 
 
-def _front_matter(article: Article) -> str:
+def _examples_by_file(
+    session: Session, workspace_id: int, rows: Sequence[KbArticle]
+) -> dict[tuple[str, str], list[Any]]:
+    """The admin-written example questions, by the version file that carries them: the
+    version in their language (as plain questions), else the original (as ``{text,
+    language}``). Learned ones are the customers' own words and are not exported: the bot
+    learns them again from the conversations."""
+    versions = {(r.key, r.language) for r in rows}
+    originals = {r.key: r.language for r in rows if r.is_original}
+    out: dict[tuple[str, str], list[Any]] = {}
+    for example in list_examples(session, workspace_id):
+        if example.source != "admin" or example.article_key not in originals:
+            continue
+        if (example.article_key, example.language) in versions:
+            out.setdefault((example.article_key, example.language), []).append(example.text)
+        else:
+            where = (example.article_key, originals[example.article_key])
+            out.setdefault(where, []).append({"text": example.text, "language": example.language})
+    return out
+
+
+def _front_matter(article: Article, examples: Sequence[Any] = ()) -> str:
     meta: dict[str, Any] = {"id": article.id, "title": article.title}
     if article.collection:
         meta["collection"] = article.collection
@@ -660,6 +684,8 @@ def _front_matter(article: Article) -> str:
     meta["tags"] = list(article.tags)
     if article.updated:
         meta["updated"] = article.updated.isoformat()
+    if examples:
+        meta["examples"] = list(examples)
     lines = [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in meta.items()]
     return "---\n" + "\n".join(lines) + "\n---\n"
 
@@ -669,10 +695,13 @@ def export_markdown(session: Session, workspace_id: int, folder: Path) -> int:
     and the collections as ``collections.yaml``. Returns the number of files written."""
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
-    for row in list_articles(session, workspace_id):
+    rows = list_articles(session, workspace_id)
+    examples = _examples_by_file(session, workspace_id, rows)
+    for row in rows:
         article = to_article(row)
         name = f"{article.id}.md" if row.is_original else f"{article.id}.{article.language}.md"
-        (folder / name).write_text(_front_matter(article) + article.body + "\n", encoding="utf-8")
+        front = _front_matter(article, examples.get((row.key, row.language), ()))
+        (folder / name).write_text(front + article.body + "\n", encoding="utf-8")
         count += 1
     collections = [
         {
@@ -691,6 +720,8 @@ def export_markdown(session: Session, workspace_id: int, folder: Path) -> int:
 
 def export_json(session: Session, workspace_id: int) -> dict[str, Any]:
     """The whole knowledge base as one JSON-able object (the other import format)."""
+    rows = list_articles(session, workspace_id)
+    examples = _examples_by_file(session, workspace_id, rows)
     return {
         "collections": [
             {
@@ -712,8 +743,9 @@ def export_json(session: Session, workspace_id: int) -> dict[str, Any]:
                 "status": r.status,
                 "updated": r.updated_at.date().isoformat(),
                 "body": r.body,
+                "examples": examples.get((r.key, r.language), []),
             }
-            for r in list_articles(session, workspace_id)
+            for r in rows
         ],
     }
 
@@ -753,8 +785,13 @@ def _read_json_export(
                     updated=dt.date.fromisoformat(updated) if updated else None,
                     translation_of=item.get("translation_of") or None,
                     source=source,
+                    examples=examples_field(
+                        item.get("examples") or None, str(item.get("language") or ""), source
+                    ),
                 )
             )
+        except ArticleError as exc:
+            errors.append(exc)
         except (InvalidInput, ValueError) as exc:
             message = exc.message if isinstance(exc, InvalidInput) else str(exc)
             errors.append(ArticleError(message, source=source))
