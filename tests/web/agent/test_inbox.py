@@ -406,7 +406,6 @@ def test_page_address_that_does_not_parse_gets_the_html_error_page(
         # every other page with an id in its address: too big for the database, not a 500
         "/macros/99999999999999999999999",
         "/inbox/c/99999999999999999999999/macros",
-        "/inbox/attachments/99999999999999999999999",
         "/admin/rules/99999999999999999999999",
         "/admin/sla/policies/99999999999999999999999",
         "POST /admin/agents/99999999999999999999999",

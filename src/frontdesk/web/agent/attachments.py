@@ -16,7 +16,7 @@ from starlette.responses import Response
 from frontdesk.attachments import open_attachment
 from frontdesk.errors import NotFound
 from frontdesk.store.models import Attachment
-from frontdesk.web.agent.common import HTMLRoute, PageId, PageLogin
+from frontdesk.web.agent.common import HTMLRoute, PageLogin
 from frontdesk.web.deps import RuntimeDep
 
 router = APIRouter(route_class=HTMLRoute, include_in_schema=False)
@@ -31,7 +31,8 @@ def content_disposition(filename: str) -> str:
 
 
 @router.get("/inbox/attachments/{attachment_id}")
-def download(attachment_id: PageId, login: PageLogin, runtime: RuntimeDep) -> Response:
+def download(attachment_id: int, login: PageLogin, runtime: RuntimeDep) -> Response:
+    # a huge id is "not found" like any other (indistinguishable), not a 422
     if not 0 < attachment_id < 2**63:
         raise NotFound(NOT_FOUND)
     with runtime.db.read() as session:
